@@ -1,0 +1,30 @@
+"""``arbitrade run``: start the bot (sim mode by default) with its dashboard."""
+
+from __future__ import annotations
+
+import argparse
+
+import trio
+
+from arbitrade.cli._common import add_config_arguments, settings_or_exit
+from arbitrade.logs import configure_logging
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("run", help="run the bot and its dashboard")
+    add_config_arguments(parser)
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = settings_or_exit(args.config, args.env_file)
+    if settings is None:
+        return 1
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    from arbitrade.app import run_app
+
+    try:
+        trio.run(run_app, settings)
+    except KeyboardInterrupt:
+        return 130
+    return 0

@@ -1,0 +1,1 @@
+"""The Quart-Trio dashboard: pages, fragments, SSE streams, /health and /metrics."""
