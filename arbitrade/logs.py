@@ -42,8 +42,11 @@ def _redact_value(value: Any, secrets: frozenset[str]) -> Any:
         return _redact_text(value.decode("utf-8", "replace"), secrets)
     if isinstance(value, dict):
         return {
-            key: (MASK if isinstance(key, str) and _SECRET_KEY.search(key) and item else
-                  _redact_value(item, secrets))
+            key: (
+                MASK
+                if isinstance(key, str) and _SECRET_KEY.search(key) and item
+                else _redact_value(item, secrets)
+            )
             for key, item in value.items()
         }
     if isinstance(value, list | tuple | set | frozenset):

@@ -2,7 +2,8 @@
 
 Every message is a frozen, slotted attrs class. Money and quantities are ``Decimal`` (exact);
 floats appear only for statistics and latency. Times are Trio-clock seconds
-(``trio.current_time()``: monotonic, virtual in tests and backtests) unless the field name says ``_wall`` (Unix seconds).
+(``trio.current_time()``: monotonic, virtual in tests and backtests) unless the field name
+says ``_wall`` (Unix seconds).
 
 ``received_at`` on market-driven messages is the monotonic receive time of the raw frame that
 caused the message, carried through every hop so tick-to-decision latency can be measured.

@@ -26,9 +26,7 @@ def _encrypt(args: argparse.Namespace) -> int:
     if settings is None:
         return 1
     configure_logging(level=settings.log_level, json=settings.log_json)
-    plaintext = (
-        getpass.getpass("secret: ") if sys.stdin.isatty() else sys.stdin.read().strip()
-    )
+    plaintext = getpass.getpass("secret: ") if sys.stdin.isatty() else sys.stdin.read().strip()
     try:
         key = load_or_create_key(settings.fernet_key, settings.duckdb_path.parent)
         print(f"fernet:{encrypt_secret(key, plaintext)}")

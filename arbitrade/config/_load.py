@@ -142,7 +142,7 @@ def load_settings(
 def _structure(raw: dict[str, Any]) -> Settings:
     values: dict[str, Any] = {}
     for name, value in raw.items():
-        field_type = _FIELDS[name].type
+        field_type: Any = _FIELDS[name].type
         try:
             values[name] = _CONVERTER.structure(value, field_type)
         except (ValueError, TypeError, cattrs.BaseValidationError) as error:

@@ -90,7 +90,8 @@ def validate(settings: Settings) -> Settings:
         raise ConfigError("APP_PORT", f"must be between 1 and 65535, got {settings.app_port}")
     if settings.log_level.upper() not in _LOG_LEVELS:
         raise ConfigError(
-            "LOG_LEVEL", f"must be one of {', '.join(sorted(_LOG_LEVELS))}, got {settings.log_level!r}"
+            "LOG_LEVEL",
+            f"must be one of {', '.join(sorted(_LOG_LEVELS))}, got {settings.log_level!r}",
         )
     if settings.kraken_api_key and not settings.kraken_api_secret:
         raise ConfigError("KRAKEN_API_SECRET", "is required when KRAKEN_API_KEY is set")
@@ -100,7 +101,9 @@ def validate(settings: Settings) -> Settings:
         _check_permissions(settings.kraken_api_key_permissions)
     if settings.mode is Mode.LIVE:
         if not settings.has_credentials:
-            raise ConfigError("KRAKEN_API_KEY", "live mode needs KRAKEN_API_KEY and KRAKEN_API_SECRET")
+            raise ConfigError(
+                "KRAKEN_API_KEY", "live mode needs KRAKEN_API_KEY and KRAKEN_API_SECRET"
+            )
         if not settings.live_trading_confirmed:
             raise ConfigError(
                 "LIVE_TRADING_CONFIRMED", "live mode trades real money: set it to true to confirm"
@@ -111,7 +114,9 @@ def validate(settings: Settings) -> Settings:
 def _check_permissions(permissions: tuple[str, ...]) -> None:
     name = "KRAKEN_API_KEY_PERMISSIONS"
     if not permissions:
-        raise ConfigError(name, "must declare the key's permissions (query,trade) when a key is set")
+        raise ConfigError(
+            name, "must declare the key's permissions (query,trade) when a key is set"
+        )
     withdrawal = sorted(p for p in permissions if "withdraw" in p)
     if withdrawal:
         raise ConfigError(
