@@ -74,7 +74,7 @@ class InstrumentsLoaded:
 # --- market data ------------------------------------------------------------------------------
 @attrs.frozen
 class Level:
-    """One price level of a book."""
+    """One price level of a book, in Decimal (for display and order fields)."""
 
     price: Decimal
     qty: Decimal
@@ -84,16 +84,39 @@ class Level:
 class BookTop:
     """A book's top levels after a change: what the graph, the paper venue and the UI read.
 
-    ``bids`` are best (highest) first, ``asks`` best (lowest) first, at most the subscribed
-    depth. ``received_at`` is the monotonic receive time of the frame that caused the change.
+    Levels are exact integers: ``(price_ticks, qty_lots)`` where price = ticks / 10**price_precision
+    and qty = lots / 10**qty_precision (the instrument's precisions, as the checksum uses them).
+    Integers keep the hot path cheap and exact; :meth:`bid_levels` / :meth:`ask_levels` give
+    Decimals. ``bids`` are best (highest) first, ``asks`` best (lowest) first, at most the
+    subscribed depth. ``received_at`` is the monotonic receive time of the frame that caused
+    the change.
     """
 
     symbol: str
-    bids: tuple[Level, ...]
-    asks: tuple[Level, ...]
+    bids: tuple[tuple[int, int], ...]
+    asks: tuple[tuple[int, int], ...]
+    price_precision: int
+    qty_precision: int
     received_at: float
     sequence: int
     """Per-symbol count of changes applied since the book's last snapshot."""
+
+    def _levels(self, side: tuple[tuple[int, int], ...]) -> tuple[Level, ...]:
+        return tuple(
+            Level(
+                Decimal(price).scaleb(-self.price_precision),
+                Decimal(qty).scaleb(-self.qty_precision),
+            )
+            for price, qty in side
+        )
+
+    def bid_levels(self) -> tuple[Level, ...]:
+        """Bids as Decimal levels, best first."""
+        return self._levels(self.bids)
+
+    def ask_levels(self) -> tuple[Level, ...]:
+        """Asks as Decimal levels, best first."""
+        return self._levels(self.asks)
 
 
 class BookHealth(enum.StrEnum):
