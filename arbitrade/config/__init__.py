@@ -7,3 +7,8 @@ from arbitrade.config._settings import Mode as Mode
 from arbitrade.config._settings import Settings as Settings
 
 __all__ = ["ConfigError", "Mode", "Secret", "Settings", "load_settings"]
+
+from arbitrade.config._component import load_component as load_component
+from arbitrade.config._component import structure_component as structure_component
+
+__all__ += ["load_component", "structure_component"]
