@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import structlog
 import trio
 from hypercorn.config import Config as HypercornConfig
@@ -29,9 +31,19 @@ async def serve_dashboard(
     await serve(app, config, task_status=task_status)  # type: ignore[arg-type]
 
 
+async def _stop_on_signal(cancel_scope: trio.CancelScope) -> None:
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for signum in signals:
+            log.info("app.stopping", signal=signal.Signals(signum).name)
+            cancel_scope.cancel()
+            return
+
+
 async def run_app(settings: Settings) -> None:
-    """Run the whole bot until cancelled (Ctrl-C or SIGTERM)."""
+    """Run the whole bot until SIGTERM or SIGINT; then stop every child in order and return."""
     log.info("app.start", version=__version__, mode=settings.mode.value, env=settings.app_env)
     state = AppState(settings=settings)
     async with trio.open_nursery() as nursery:
+        nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
         await nursery.start(serve_dashboard, state)
+    log.info("app.stopped")

@@ -1,0 +1,69 @@
+"""The README's run command path: `arbitrade run` serves /health and stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.mark.slow
+def test_run_serves_health_then_stops_on_sigterm(tmp_path: Path) -> None:
+    """`arbitrade run` with no configuration answers /health ok and exits 0 on SIGTERM."""
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("KRAKEN_", "APP_", "MODE"))},
+        "APP_PORT": str(port),
+        "DUCKDB_PATH": str(tmp_path / "arbitrade.duckdb"),
+        "LOG_JSON": "true",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "arbitrade",
+            "run",
+            "--config",
+            str(tmp_path / "none.toml"),
+            "--env-file",
+            str(tmp_path / "none.env"),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        body = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                body = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).json()
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert body is not None, (
+            process.stderr.read() if process.poll() is not None else "no answer"
+        )
+        assert body["status"] == "ok"
+        assert body["mode"] == "sim"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert "app.stopped" in stderr
