@@ -311,3 +311,28 @@ class AuditEvent:
     """JSON text with the numbers behind the decision."""
     at: float
     at_wall: float
+
+
+class StrategyMode(enum.StrEnum):
+    """Which strategies may open new positions."""
+
+    OFF = "off"
+    TRIANGULAR = "triangular"
+    STAT_ARB = "stat_arb"
+    BOTH = "both"
+
+
+@attrs.frozen
+class ControlChanged:
+    """An operator changed a control (published on TOPIC_CONTROL; the risk gate obeys it).
+
+    ``setting`` is 'strategy_mode', 'paused', 'kill_switch' or 'risk.<field>'; ``value`` and
+    ``previous`` are text as the operator saw them; ``who`` names the operator or component.
+    """
+
+    setting: str
+    value: str
+    previous: str
+    who: str
+    at: float
+    at_wall: float
