@@ -1,0 +1,277 @@
+"""Exact, depth-aware sizing of one cycle: how much to put in, and each leg's order.
+
+Everything here is exact rational arithmetic (``Fraction`` over the books' integer ticks and
+lots); it runs only for cycles that passed the detector's float screen, so its cost is paid
+per candidate, not per book update.
+
+Semantics (the oracle in ``tests/graph/oracle.py`` implements the same definition
+independently):
+
+1. **Ideal curve.** Each leg is a taker order sweeping the visible levels of one side of its
+   book, best first: a sell (base -> quote) hits the bids, a buy (quote -> base) lifts the
+   asks. Each level fills at its own price; the taker fee ``f`` is charged in the quote
+   currency, so selling ``q`` base at ``p`` yields ``q * p * (1 - f)`` quote and buying ``q``
+   base at ``p`` costs ``q * p * (1 + f)`` quote. Chaining the legs gives, for a start amount
+   ``x`` in the home currency, an end amount ``E(x)``: concave and piecewise linear, defined
+   while every leg's input fits within its visible levels (beyond that: not fillable).
+2. **Ideal size.** ``x*`` is the smallest ``x`` maximising ``E(x) - m * x`` over the fillable
+   range, with ``m = 1 + min_profit_bps / 10_000``: the cycle is taken as deep as every
+   marginal unit still earns at least the minimum profit, and no deeper. ``x* = 0`` means no
+   edge at the top of the books.
+3. **Rounding.** Leg 1's base quantity at ``x*`` is rounded down to the pair's qty increment.
+   Then, leg by leg, each leg's quantity is the largest multiple of its qty increment that
+   the previous leg's proceeds can pay for (sell: at most the base received; buy: total cost
+   including fee at most the quote received) and that the visible levels can fill. Leftovers
+   of intermediate assets (dust) are not counted as profit. The start amount is what leg 1
+   actually spends; the end amount is what the last leg actually receives after fees.
+4. **Limit price.** Each leg's limit price is the worst level its rounded quantity reaches
+   (highest ask for a buy, lowest bid for a sell), moved away from the book to the pair's price
+   increment grid when the grid is coarser than the book's ticks (up for buys, down for sells).
+   Placed as an immediate-or-cancel order at that limit on an unchanged book, the leg fills
+   its whole quantity at the level prices used here.
+5. **Acceptance.** Every leg must have a quantity of at least ``qty_min`` and a cost
+   (quantity times limit price) of at least ``cost_min``; the profit ``end - start`` must be
+   positive and at least ``min_profit_bps`` of ``start``. Otherwise the cycle is rejected with
+   a :class:`SizingRejected` reason.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from decimal import Decimal
+from fractions import Fraction
+from math import floor
+
+import attrs
+
+from arbitrade.messages import Side
+
+Levels = tuple[tuple[int, int], ...]
+ONE = Fraction(1)
+
+
+class SizingRejected(enum.StrEnum):
+    """Why a cycle that passed the screen produced no opportunity."""
+
+    NO_EDGE = "no_edge"
+    """The top of the books does not beat the marginal threshold (or a side is empty)."""
+    ROUNDS_TO_ZERO = "rounds_to_zero"
+    """A leg's quantity rounds down to zero lots."""
+    BELOW_QTY_MIN = "below_qty_min"
+    BELOW_COST_MIN = "below_cost_min"
+    UNPROFITABLE_AFTER_ROUNDING = "unprofitable_after_rounding"
+
+
+@attrs.frozen
+class LegBook:
+    """What the sizing needs about one leg: its side of the book and the pair's rules."""
+
+    side: Side
+    levels: Levels
+    """The side this leg takes from, best first: asks for a buy, bids for a sell."""
+    price_precision: int
+    qty_precision: int
+    fee_rate: Fraction
+    qty_step: int
+    """Order quantities are multiples of this many lots."""
+    price_step: int
+    """Limit prices are multiples of this many ticks."""
+    qty_min: Fraction
+    cost_min: Fraction
+
+
+@attrs.frozen
+class SizedLeg:
+    """One leg's order: ``qty_lots`` at ``limit_ticks``; ``spent`` and ``received`` exactly."""
+
+    qty_lots: int
+    limit_ticks: int
+    spent: Fraction
+    received: Fraction
+
+
+@attrs.frozen
+class SizedCycle:
+    """A cycle's orders after rounding; amounts in the home currency are exact."""
+
+    legs: tuple[SizedLeg, ...]
+    start: Fraction
+    end: Fraction
+
+    @property
+    def profit(self) -> Fraction:
+        """``end - start`` in the home currency."""
+        return self.end - self.start
+
+
+def _ideal_segments(leg: LegBook) -> list[tuple[Fraction, Fraction]]:
+    """Per level: (capacity in the leg's input asset, output per unit of input)."""
+    price_scale = 10**leg.price_precision
+    qty_scale = 10**leg.qty_precision
+    segments = []
+    if leg.side is Side.SELL:
+        keep = ONE - leg.fee_rate
+        for ticks, lots in leg.levels:
+            segments.append((Fraction(lots, qty_scale), Fraction(ticks, price_scale) * keep))
+    else:
+        pay = ONE + leg.fee_rate
+        for ticks, lots in leg.levels:
+            unit_cost = Fraction(ticks, price_scale) * pay
+            segments.append((Fraction(lots, qty_scale) * unit_cost, 1 / unit_cost))
+    return segments
+
+
+def ideal_first_leg_qty(legs: Sequence[LegBook], threshold: Fraction) -> Fraction:
+    """Leg 1's base quantity at the ideal size ``x*`` (definition 2), walking all legs in lockstep.
+
+    At each step every leg sits on one level, so the marginal end amount per start unit is the
+    product of those levels' rates. While it exceeds ``threshold``, the flow advances until the
+    first level empties (capacities converted to start units through the rates of earlier
+    legs), then that leg moves to its next level. Stops when the product drops to the
+    threshold (ties stop: the smallest maximiser) or a leg runs out of levels.
+    """
+    segments = [_ideal_segments(leg) for leg in legs]
+    if any(not levels for levels in segments):
+        return Fraction(0)
+    count = len(legs)
+    position = [0] * count
+    remaining = [levels[0][0] for levels in segments]
+    rates = [levels[0][1] for levels in segments]
+    first_sells = legs[0].side is Side.SELL
+    first_qty = Fraction(0)
+    while True:
+        product = ONE
+        for rate in rates:
+            product *= rate
+        if product <= threshold:
+            return first_qty
+        # the flow (in start units) that empties the first level
+        conversion = ONE
+        step: Fraction | None = None
+        for index in range(count):
+            fits = remaining[index] / conversion
+            if step is None or fits < step:
+                step = fits
+            conversion *= rates[index]
+        assert step is not None
+        first_qty += step if first_sells else step * rates[0]
+        conversion = ONE
+        for index in range(count):
+            remaining[index] -= step * conversion
+            conversion *= rates[index]
+            if remaining[index] == 0:
+                position[index] += 1
+                if position[index] == len(segments[index]):
+                    return first_qty
+                remaining[index], rates[index] = segments[index][position[index]]
+
+
+def _sweep(levels: Levels, qty_lots: int) -> tuple[int, int]:
+    """``(sum of lots * ticks, worst ticks reached)`` for taking ``qty_lots`` from ``levels``."""
+    notional = 0
+    worst = 0
+    left = qty_lots
+    for ticks, lots in levels:
+        if left <= 0:
+            break
+        take = lots if lots < left else left
+        notional += take * ticks
+        worst = ticks
+        left -= take
+    return notional, worst
+
+
+def _affordable_lots(leg: LegBook, budget: Fraction) -> int:
+    """Most lots (before the qty step) the budget can take from the levels of ``leg``."""
+    if leg.side is Side.SELL:
+        depth = sum(lots for _, lots in leg.levels)
+        lots_real = budget * 10**leg.qty_precision
+        return min(int(floor(lots_real)), depth)
+    scale = 10 ** (leg.price_precision + leg.qty_precision)
+    pay = ONE + leg.fee_rate
+    total = 0
+    left = budget
+    for ticks, lots in leg.levels:
+        level_cost = Fraction(ticks * lots, scale) * pay
+        if left >= level_cost:
+            total += lots
+            left -= level_cost
+            continue
+        total += floor(left * scale / (ticks * pay))
+        break
+    return total
+
+
+def _fill(leg: LegBook, qty_lots: int) -> SizedLeg:
+    notional, worst = _sweep(leg.levels, qty_lots)
+    value = Fraction(notional, 10 ** (leg.price_precision + leg.qty_precision))
+    qty = Fraction(qty_lots, 10**leg.qty_precision)
+    step = leg.price_step
+    if leg.side is Side.BUY:
+        limit = -(-worst // step) * step
+        return SizedLeg(qty_lots, limit, value * (ONE + leg.fee_rate), qty)
+    limit = worst // step * step
+    return SizedLeg(qty_lots, limit, qty, value * (ONE - leg.fee_rate))
+
+
+def size_cycle(
+    legs: Sequence[LegBook], min_profit_bps: Fraction = Fraction(0)
+) -> SizedCycle | SizingRejected:
+    """Size a cycle on the given books (see the module docstring for the exact definition).
+
+    Returns the rounded orders, or the reason the cycle yields no opportunity. Never raises on
+    thin, empty or crossed books: they simply give no edge.
+    """
+    threshold = ONE + min_profit_bps / 10_000
+    first_qty = ideal_first_leg_qty(legs, threshold)
+    if first_qty <= 0:
+        return SizingRejected.NO_EDGE
+    first = legs[0]
+    lots = floor(first_qty * 10**first.qty_precision)
+    lots -= lots % first.qty_step
+    sized: list[SizedLeg] = []
+    budget = Fraction(0)
+    for index, leg in enumerate(legs):
+        if index:
+            lots = _affordable_lots(leg, budget)
+            lots -= lots % leg.qty_step
+        if lots <= 0:
+            return SizingRejected.ROUNDS_TO_ZERO
+        order = _fill(leg, lots)
+        qty = Fraction(lots, 10**leg.qty_precision)
+        if qty < leg.qty_min:
+            return SizingRejected.BELOW_QTY_MIN
+        if qty * Fraction(order.limit_ticks, 10**leg.price_precision) < leg.cost_min:
+            return SizingRejected.BELOW_COST_MIN
+        sized.append(order)
+        budget = order.received
+    start, end = sized[0].spent, sized[-1].received
+    if end <= start or (end - start) * 10_000 < min_profit_bps * start:
+        return SizingRejected.UNPROFITABLE_AFTER_ROUNDING
+    return SizedCycle(tuple(sized), start, end)
+
+
+def exact_decimal(value: Fraction) -> Decimal:
+    """``value`` as an exact Decimal.
+
+    Raises:
+        ValueError: the denominator has a prime factor other than 2 and 5 (no finite decimal).
+    """
+    denominator = value.denominator
+    twos = fives = 0
+    while denominator % 2 == 0:
+        denominator //= 2
+        twos += 1
+    while denominator % 5 == 0:
+        denominator //= 5
+        fives += 1
+    if denominator != 1:
+        raise ValueError(f"{value} has no finite decimal expansion")
+    digits = max(twos, fives)
+    return Decimal(value.numerator * 10**digits // value.denominator).scaleb(-digits)
+
+
+def basis_points(profit: Fraction, start: Fraction) -> Decimal:
+    """``profit / start`` in basis points, rounded down to 0.01 bp."""
+    return Decimal(floor(profit * 1_000_000 / start)).scaleb(-2)
