@@ -1,0 +1,103 @@
+"""The actor base class and the context the runtime gives each actor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+if TYPE_CHECKING:
+    from ._bus import Bus
+    from ._ref import Ref
+    from ._registry import Registry
+
+
+class Context:
+    """What an actor knows about its place in the system.
+
+    Attributes:
+        name: The actor's name in its supervisor.
+        path: Its path in the tree, e.g. ``root/feeds/book``.
+        ref: A ref to itself (stable across restarts).
+        bus: The system's bus.
+        registry: The system's registry of refs.
+        log: A structlog logger bound to ``actor=path``.
+    """
+
+    __slots__ = ("_stop", "bus", "log", "name", "path", "ref", "registry")
+
+    def __init__(
+        self,
+        ref: Ref[Any],
+        bus: Bus,
+        registry: Registry,
+        stop: Callable[[], None] | None = None,
+    ) -> None:
+        self._stop = stop
+        self.ref = ref
+        self.name = ref.name
+        self.path = ref.path
+        self.bus = bus
+        self.registry = registry
+        self.log: structlog.stdlib.BoundLogger = structlog.get_logger("actors").bind(actor=ref.path)
+
+    def lookup(self, name_or_path: str) -> Ref[Any]:
+        """A sibling by name (``"executor"``) or any actor by path (``"root/executor"``).
+
+        Raises:
+            ActorNotFound: nothing is registered under either reading.
+        """
+        if "/" not in name_or_path:
+            parent = self.path.rpartition("/")[0]
+            sibling = f"{parent}/{name_or_path}" if parent else name_or_path
+            found = self.registry.get(sibling)
+            if found is not None:
+                return found
+        return self.registry.lookup(name_or_path)
+
+    def stop(self) -> None:
+        """Stop this actor after the current message: a normal exit, so a transient or
+        temporary child is not restarted (a permanent one is)."""
+        if self._stop is not None:
+            self._stop()
+
+
+class Actor[M]:
+    """Owns its state and handles one message at a time from a bounded mailbox.
+
+    Override ``receive`` (its return value is the reply to ``ask``), and optionally
+    ``on_start`` / ``on_stop``. A fresh instance is built for every (re)start.
+
+    An exception from ``receive`` crashes this incarnation: the pending ask (if any)
+    fails with ``ActorCrashed`` and the supervisor decides whether to restart.
+    """
+
+    _context: Context | None = None
+    abandoned_thread: bool = False
+    """Set by thread actors that had to abandon a thread that would not stop."""
+
+    @property
+    def context(self) -> Context:
+        """The actor's context; available from ``on_start`` on.
+
+        Raises:
+            RuntimeError: the actor is not (yet) run by a supervisor or harness.
+        """
+        if self._context is None:
+            raise RuntimeError(
+                f"{type(self).__name__} has no context yet: it is set before on_start()"
+            )
+        return self._context
+
+    async def on_start(self) -> None:
+        """Runs before the first message. Raising fails the start (``ChildStartFailed``
+        on a first start; a crash counted toward intensity on a restart)."""
+
+    async def receive(self, message: M) -> object:
+        """Handle one message; the return value is the reply to an ``ask``."""
+        raise NotImplementedError(f"{type(self).__name__}.receive is not implemented")
+
+    async def on_stop(self) -> None:
+        """Runs once after every incarnation whose ``on_start`` succeeded: after a graceful
+        stop, a crash or a cancellation, within the child's shutdown timeout."""
