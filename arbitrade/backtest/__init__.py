@@ -1,0 +1,1 @@
+"""Backtesting: the recorder, replay through the same actors, the simulated venue, reports."""
