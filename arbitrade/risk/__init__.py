@@ -1,0 +1,30 @@
+"""The risk gate: the only way from an opportunity to the executor.
+
+Layering: ``_settings`` (limits) and ``_legs`` (exact cycle arithmetic) feed ``_checks`` (pure
+functions), which ``_gate`` (state, no clock) runs; the actor wraps the core. Nothing here
+imports a venue or the executor: modes stay out of the engines.
+"""
+
+from arbitrade.risk._checks import CHECKS as CHECKS
+from arbitrade.risk._checks import Rejection as Rejection
+from arbitrade.risk._checks import RejectReason as RejectReason
+from arbitrade.risk._checks import RiskView as RiskView
+from arbitrade.risk._checks import evaluate as evaluate
+from arbitrade.risk._gate import ControlOutcome as ControlOutcome
+from arbitrade.risk._gate import Decision as Decision
+from arbitrade.risk._gate import RiskGateCore as RiskGateCore
+from arbitrade.risk._legs import implied_home_values as implied_home_values
+from arbitrade.risk._legs import leg_flow as leg_flow
+from arbitrade.risk._legs import net_home_profit as net_home_profit
+from arbitrade.risk._messages import ALL_STRATEGIES as ALL_STRATEGIES
+from arbitrade.risk._messages import CancelAllOrders as CancelAllOrders
+from arbitrade.risk._messages import EngageKillSwitch as EngageKillSwitch
+from arbitrade.risk._messages import KillSwitchChanged as KillSwitchChanged
+from arbitrade.risk._messages import ReleaseKillSwitch as ReleaseKillSwitch
+from arbitrade.risk._messages import SetStrategyMode as SetStrategyMode
+from arbitrade.risk._messages import StrategyModeChanged as StrategyModeChanged
+from arbitrade.risk._rate_counter import TIER_LIMITS as TIER_LIMITS
+from arbitrade.risk._rate_counter import TradingRateCounter as TradingRateCounter
+from arbitrade.risk._rate_counter import cancel_penalty as cancel_penalty
+from arbitrade.risk._settings import RateTier as RateTier
+from arbitrade.risk._settings import RiskSettings as RiskSettings

@@ -1,0 +1,354 @@
+"""The risk gate's state and decisions, free of actors and clocks (times are passed in).
+
+:class:`RiskGateCore` keeps what the checks need: the kill switch, strategy modes, today's
+realised PnL, balances from the portfolio less what accepted cycles reserved, live orders and
+cycles, per-pair cool-downs and the modelled trading rate counter. :meth:`RiskGateCore.decide`
+turns an opportunity into RiskAccepted or RiskRejected plus one AuditEvent; the other methods
+fold in what the executor and the portfolio publish. The actor in ``_actor.py`` only routes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Final
+
+import attrs
+import orjson
+
+from arbitrade.messages import (
+    AuditEvent,
+    CycleFinished,
+    Opportunity,
+    OrderUpdate,
+    PortfolioSnapshot,
+    RiskAccepted,
+    RiskRejected,
+)
+from arbitrade.risk._checks import CHECKS, Rejection, RejectReason, RiskView, evaluate
+from arbitrade.risk._legs import net_home_profit, spend_by_asset
+from arbitrade.risk._messages import (
+    ALL_STRATEGIES,
+    CancelAllOrders,
+    KillSwitchChanged,
+    StrategyModeChanged,
+)
+from arbitrade.risk._rate_counter import ADD_ORDER_COST, TradingRateCounter, cancel_penalty
+from arbitrade.risk._settings import RiskSettings
+
+ACTOR_NAME: Final = "risk_gate"
+CAUSE_DAILY_LOSS: Final = "daily_loss_limit"
+CLIENT_CANCEL_REASONS: Final = frozenset({"user_requested"})
+"""OrderUpdate reasons that mean we cancelled (and paid Kraken's cancel penalty)."""
+_REMEMBERED_IDS: Final = 100_000
+
+
+def utc_day(wall: float) -> str:
+    """The UTC calendar day of a Unix time, as ``YYYY-MM-DD``."""
+    return dt.datetime.fromtimestamp(wall, dt.UTC).date().isoformat()
+
+
+def _json(data: Mapping[str, object]) -> str:
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS, default=str).decode()
+
+
+@attrs.frozen
+class Decision:
+    """The gate's answer to one opportunity, and the audit row that records it."""
+
+    verdict: RiskAccepted | RiskRejected
+    audit: AuditEvent
+
+    @property
+    def accepted(self) -> bool:
+        """True when the opportunity may go to the executor."""
+        return isinstance(self.verdict, RiskAccepted)
+
+
+@attrs.frozen
+class ControlOutcome:
+    """What a control change produced: the echo, its audit row, and an optional cancel order."""
+
+    change: KillSwitchChanged | StrategyModeChanged | None
+    audit: AuditEvent | None
+    cancel: CancelAllOrders | None = None
+
+
+_NO_CHANGE: Final = ControlOutcome(None, None)
+
+
+@attrs.define
+class _OpenCycle:
+    symbols: tuple[str, ...]
+    reserved: dict[str, Decimal]
+    uncounted_legs: int
+    """Legs accepted whose orders the gate has not yet seen on the orders topic."""
+
+
+@attrs.define
+class _LiveOrder:
+    symbol: str
+    first_seen: float
+
+
+class RiskGateCore:
+    """Risk state and decisions. Not thread-safe; one actor owns it.
+
+    Times (``now``) are Trio-clock seconds; ``wall`` is Unix seconds, used only to find the
+    UTC day for the daily loss limit.
+    """
+
+    def __init__(self, settings: RiskSettings) -> None:
+        self.settings = settings
+        self.kill_switch = settings.kill_switch_engaged
+        self.kill_cause = "configured" if settings.kill_switch_engaged else ""
+        self.trading_enabled = settings.trading_enabled
+        self.disabled_strategies = set(settings.disabled)
+        self.rate_counter = TradingRateCounter(settings.tier)
+        self._balances: dict[str, Decimal] = {}
+        self._cycles: dict[str, _OpenCycle] = {}
+        self._orders: dict[str, _LiveOrder] = {}
+        self._settled_orders: OrderedDict[str, None] = OrderedDict()
+        self._decided: OrderedDict[str, None] = OrderedDict()
+        self._cooldown_until: dict[str, float] = {}
+        self._pnl_day = ""
+        self._pnl_today = Decimal(0)
+
+    # --- reading -----------------------------------------------------------------------------
+    def pnl_today(self, wall: float) -> Decimal:
+        """Realised PnL of the UTC day containing ``wall`` (zero once a new day starts)."""
+        return self._pnl_today if utc_day(wall) == self._pnl_day else Decimal(0)
+
+    def available(self) -> dict[str, Decimal]:
+        """Balances less every reservation of accepted, unfinished cycles."""
+        available = dict(self._balances)
+        for cycle in self._cycles.values():
+            for asset, amount in cycle.reserved.items():
+                available[asset] = available.get(asset, Decimal(0)) - amount
+        return available
+
+    @property
+    def open_cycles(self) -> int:
+        """Cycles accepted and not yet finished."""
+        return len(self._cycles)
+
+    @property
+    def open_orders(self) -> int:
+        """Live orders plus accepted legs whose orders have not been seen yet."""
+        return len(self._orders) + sum(c.uncounted_legs for c in self._cycles.values())
+
+    def view(self, now: float, wall: float) -> RiskView:
+        """The snapshot the checks read."""
+        return RiskView(
+            now=now,
+            kill_switch=self.kill_switch,
+            kill_cause=self.kill_cause,
+            trading_enabled=self.trading_enabled,
+            disabled_strategies=frozenset(self.disabled_strategies),
+            realised_pnl_today=self.pnl_today(wall),
+            open_orders=self.open_orders,
+            open_cycles=self.open_cycles,
+            available=self.available(),
+            rate_counters=self.rate_counter.snapshot(now),
+            cooldown_until=dict(self._cooldown_until),
+        )
+
+    # --- deciding ----------------------------------------------------------------------------
+    def decide(self, opportunity: Opportunity, now: float, wall: float) -> Decision:
+        """Accept or reject ``opportunity``; on accept, reserve its balances and rate budget.
+
+        An opportunity id seen before is rejected as a duplicate, so one opportunity can never
+        become two cycles.
+        """
+        rejection: Rejection | None
+        if opportunity.id in self._decided:
+            rejection = Rejection(RejectReason.DUPLICATE, {"opportunity_id": opportunity.id})
+        else:
+            self._remember(self._decided, opportunity.id)
+            rejection = evaluate(opportunity, self.view(now, wall), self.settings, CHECKS)
+        if rejection is not None:
+            return self._rejected(opportunity, rejection, now, wall)
+        return self._accepted(opportunity, now, wall)
+
+    def _accepted(self, opportunity: Opportunity, now: float, wall: float) -> Decision:
+        fee_rate = self.settings.taker_fee_rate
+        reserved = spend_by_asset(opportunity, fee_rate)
+        self._cycles[opportunity.id] = _OpenCycle(
+            symbols=tuple(leg.symbol for leg in opportunity.legs),
+            reserved=reserved,
+            uncounted_legs=len(opportunity.legs),
+        )
+        for leg in opportunity.legs:
+            self.rate_counter.charge(leg.symbol, ADD_ORDER_COST, now)
+        profit, bps = net_home_profit(opportunity, fee_rate)
+        detail = {
+            "reason": "accepted",
+            "strategy": opportunity.strategy,
+            "symbols": [leg.symbol for leg in opportunity.legs],
+            "start_amount": opportunity.start_amount,
+            "reported_bps": opportunity.profit_bps,
+            "recomputed_bps": round(bps, 4),
+            "recomputed_profit": profit,
+            "reserved": {asset: round(amount, 12) for asset, amount in sorted(reserved.items())},
+            "open_cycles": self.open_cycles,
+            "open_orders": self.open_orders,
+            "decision_latency_s": round(now - opportunity.received_at, 9),
+        }
+        audit = AuditEvent(
+            kind="risk.accepted",
+            actor=ACTOR_NAME,
+            subject=opportunity.id,
+            detail=_json(detail),
+            at=now,
+            at_wall=wall,
+        )
+        return Decision(RiskAccepted(opportunity=opportunity, at=now), audit)
+
+    def _rejected(
+        self, opportunity: Opportunity, rejection: Rejection, now: float, wall: float
+    ) -> Decision:
+        numbers = dict(rejection.numbers)
+        detail: dict[str, object] = {
+            "reason": rejection.reason.value,
+            "strategy": opportunity.strategy,
+            "symbols": [leg.symbol for leg in opportunity.legs],
+            **numbers,
+        }
+        audit = AuditEvent(
+            kind="risk.rejected",
+            actor=ACTOR_NAME,
+            subject=opportunity.id,
+            detail=_json(detail),
+            at=now,
+            at_wall=wall,
+        )
+        verdict = RiskRejected(
+            opportunity_id=opportunity.id,
+            reason=rejection.reason.value,
+            detail=_json(numbers),
+            at=now,
+        )
+        return Decision(verdict, audit)
+
+    # --- folding in the world ----------------------------------------------------------------
+    def on_portfolio(self, snapshot: PortfolioSnapshot) -> None:
+        """Take the portfolio's balances as the truth (reservations stay on top of them)."""
+        self._balances = dict(snapshot.balances)
+
+    def on_order_update(self, update: OrderUpdate, now: float) -> None:
+        """Track live orders; charge the rate counter for orders it has not yet been charged.
+
+        Legs were charged when accepted; any further order of a cycle (an unwind) is charged
+        when first seen. A client cancel adds Kraken's age-dependent cancel penalty.
+        """
+        cl_ord_id = update.cl_ord_id
+        if cl_ord_id in self._settled_orders:
+            return
+        live = self._orders.get(cl_ord_id)
+        if live is None:
+            live = _LiveOrder(update.symbol, now)
+            self._orders[cl_ord_id] = live
+            cycle = self._cycles.get(update.cycle_id)
+            if cycle is not None and cycle.uncounted_legs > 0:
+                cycle.uncounted_legs -= 1
+            else:
+                self.rate_counter.charge(update.symbol, ADD_ORDER_COST, now)
+        if update.state.terminal:
+            del self._orders[cl_ord_id]
+            self._remember(self._settled_orders, cl_ord_id)
+            if update.reason in CLIENT_CANCEL_REASONS:
+                penalty = cancel_penalty(now - live.first_seen)
+                self.rate_counter.charge(update.symbol, penalty, now)
+
+    def on_cycle_finished(self, finished: CycleFinished, now: float, wall: float) -> ControlOutcome:
+        """Release the cycle's reservation, book its PnL, start cool-downs after a failure.
+
+        Returns the kill switch change when today's loss reached the daily limit.
+        """
+        cycle = self._cycles.pop(finished.cycle_id, None)
+        day = utc_day(wall)
+        if day != self._pnl_day:
+            self._pnl_day, self._pnl_today = day, Decimal(0)
+        self._pnl_today += finished.pnl
+        if cycle is not None and finished.outcome != "completed":
+            for symbol in cycle.symbols:
+                self._cooldown_until[symbol] = now + self.settings.cooldown_seconds
+        self._forget_expired_cooldowns(now)
+        if self._pnl_today <= -self.settings.daily_loss_limit and not self.kill_switch:
+            return self.engage(
+                CAUSE_DAILY_LOSS,
+                now,
+                wall,
+                cancel_open_orders=self.settings.cancel_open_orders_on_kill,
+                numbers={
+                    "realised_pnl_today": str(self._pnl_today),
+                    "limit": str(self.settings.daily_loss_limit),
+                },
+            )
+        return _NO_CHANGE
+
+    def _forget_expired_cooldowns(self, now: float) -> None:
+        for symbol in [s for s, until in self._cooldown_until.items() if until <= now]:
+            del self._cooldown_until[symbol]
+
+    # --- controls ----------------------------------------------------------------------------
+    def engage(
+        self,
+        cause: str,
+        now: float,
+        wall: float,
+        *,
+        cancel_open_orders: bool,
+        numbers: dict[str, str] | None = None,
+    ) -> ControlOutcome:
+        """Engage the kill switch (idempotent: engaging twice changes nothing)."""
+        if self.kill_switch:
+            return _NO_CHANGE
+        self.kill_switch, self.kill_cause = True, cause
+        detail = {"engaged": True, "cause": cause, "cancel_open_orders": cancel_open_orders}
+        detail.update(numbers or {})
+        return ControlOutcome(
+            KillSwitchChanged(engaged=True, cause=cause, at=now),
+            AuditEvent("control.kill_switch", ACTOR_NAME, "kill_switch", _json(detail), now, wall),
+            CancelAllOrders(reason=f"kill_switch:{cause}", at=now) if cancel_open_orders else None,
+        )
+
+    def release(self, cause: str, now: float, wall: float) -> ControlOutcome:
+        """Release the kill switch (idempotent)."""
+        if not self.kill_switch:
+            return _NO_CHANGE
+        self.kill_switch, self.kill_cause = False, ""
+        detail = {"engaged": False, "cause": cause}
+        return ControlOutcome(
+            KillSwitchChanged(engaged=False, cause=cause, at=now),
+            AuditEvent("control.kill_switch", ACTOR_NAME, "kill_switch", _json(detail), now, wall),
+        )
+
+    def set_strategy_mode(
+        self, strategy: str, enabled: bool, now: float, wall: float
+    ) -> ControlOutcome:
+        """Turn a strategy (or ``"*"``: trading as a whole) on or off; unchanged is a no-op."""
+        if strategy == ALL_STRATEGIES:
+            if self.trading_enabled == enabled:
+                return _NO_CHANGE
+            self.trading_enabled = enabled
+        else:
+            if (strategy not in self.disabled_strategies) == enabled:
+                return _NO_CHANGE
+            if enabled:
+                self.disabled_strategies.discard(strategy)
+            else:
+                self.disabled_strategies.add(strategy)
+        detail = {"strategy": strategy, "enabled": enabled}
+        return ControlOutcome(
+            StrategyModeChanged(strategy=strategy, enabled=enabled, at=now),
+            AuditEvent("control.strategy_mode", ACTOR_NAME, strategy, _json(detail), now, wall),
+        )
+
+    @staticmethod
+    def _remember(seen: OrderedDict[str, None], key: str) -> None:
+        seen[key] = None
+        if len(seen) > _REMEMBERED_IDS:
+            seen.popitem(last=False)
