@@ -1,0 +1,1 @@
+"""Trading strategies: triangular arbitrage over the pair graph and statistical arbitrage."""
