@@ -16,13 +16,7 @@ from arbitrade.risk._gate import RiskGateCore as RiskGateCore
 from arbitrade.risk._legs import implied_home_values as implied_home_values
 from arbitrade.risk._legs import leg_flow as leg_flow
 from arbitrade.risk._legs import net_home_profit as net_home_profit
-from arbitrade.risk._messages import ALL_STRATEGIES as ALL_STRATEGIES
 from arbitrade.risk._messages import CancelAllOrders as CancelAllOrders
-from arbitrade.risk._messages import EngageKillSwitch as EngageKillSwitch
-from arbitrade.risk._messages import KillSwitchChanged as KillSwitchChanged
-from arbitrade.risk._messages import ReleaseKillSwitch as ReleaseKillSwitch
-from arbitrade.risk._messages import SetStrategyMode as SetStrategyMode
-from arbitrade.risk._messages import StrategyModeChanged as StrategyModeChanged
 from arbitrade.risk._rate_counter import TIER_LIMITS as TIER_LIMITS
 from arbitrade.risk._rate_counter import TradingRateCounter as TradingRateCounter
 from arbitrade.risk._rate_counter import cancel_penalty as cancel_penalty

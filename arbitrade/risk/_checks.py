@@ -26,6 +26,7 @@ class RejectReason(enum.StrEnum):
     """Why the gate refused an opportunity (the ``reason`` of RiskRejected and audit rows)."""
 
     KILL_SWITCH = "kill_switch"
+    PAUSED = "paused"
     STRATEGY_OFF = "strategy_off"
     DUPLICATE = "duplicate"
     MALFORMED = "malformed"
@@ -58,6 +59,7 @@ class RiskView:
     kill_switch: bool = False
     kill_cause: str = ""
     trading_enabled: bool = True
+    paused: bool = False
     disabled_strategies: frozenset[str] = frozenset()
     realised_pnl_today: Decimal = Decimal(0)
     open_orders: int = 0
@@ -81,6 +83,13 @@ def check_kill_switch(opp: Opportunity, view: RiskView, cfg: RiskSettings) -> Re
     """An engaged kill switch refuses everything."""
     if view.kill_switch:
         return _reject(RejectReason.KILL_SWITCH, cause=view.kill_cause or "operator")
+    return None
+
+
+def check_paused(opp: Opportunity, view: RiskView, cfg: RiskSettings) -> Rejection | None:
+    """An operator's pause refuses new cycles (open orders are left alone)."""
+    if view.paused:
+        return _reject(RejectReason.PAUSED, strategy=opp.strategy)
     return None
 
 
@@ -240,6 +249,7 @@ def check_rate_budget(opp: Opportunity, view: RiskView, cfg: RiskSettings) -> Re
 
 CHECKS: Final[tuple[Check, ...]] = (
     check_kill_switch,
+    check_paused,
     check_strategy_mode,
     check_well_formed,
     check_home,

@@ -18,24 +18,27 @@ from typing import Final
 import attrs
 import orjson
 
+from arbitrade.config import ConfigError, structure_component
 from arbitrade.messages import (
     AuditEvent,
+    ControlChanged,
     CycleFinished,
     Opportunity,
     OrderUpdate,
     PortfolioSnapshot,
     RiskAccepted,
     RiskRejected,
+    StrategyMode,
 )
 from arbitrade.risk._checks import CHECKS, Rejection, RejectReason, RiskView, evaluate
 from arbitrade.risk._legs import net_home_profit, spend_by_asset
-from arbitrade.risk._messages import (
-    ALL_STRATEGIES,
-    CancelAllOrders,
-    KillSwitchChanged,
-    StrategyModeChanged,
+from arbitrade.risk._messages import CancelAllOrders
+from arbitrade.risk._rate_counter import (
+    ADD_ORDER_COST,
+    TIER_LIMITS,
+    TradingRateCounter,
+    cancel_penalty,
 )
-from arbitrade.risk._rate_counter import ADD_ORDER_COST, TradingRateCounter, cancel_penalty
 from arbitrade.risk._settings import RiskSettings
 
 ACTOR_NAME: Final = "risk_gate"
@@ -69,11 +72,35 @@ class Decision:
 
 @attrs.frozen
 class ControlOutcome:
-    """What a control change produced: the echo, its audit row, and an optional cancel order."""
+    """What a control change produced.
 
-    change: KillSwitchChanged | StrategyModeChanged | None
+    ``echo`` is a ControlChanged to publish when the gate itself changed a control (the
+    daily loss limit, or the operator's kill switch as the gate applied it); ``audit`` the
+    row that records it; ``cancel`` the message for the executor when open orders must go.
+    """
+
+    echo: ControlChanged | None
     audit: AuditEvent | None
     cancel: CancelAllOrders | None = None
+
+
+_TRUE: Final = frozenset({"on", "true", "1", "yes", "engaged"})
+_FALSE: Final = frozenset({"off", "false", "0", "no", "released"})
+_MODES: Final = {
+    StrategyMode.OFF: (False, frozenset[str]()),
+    StrategyMode.BOTH: (True, frozenset[str]()),
+    StrategyMode.TRIANGULAR: (True, frozenset({StrategyMode.STAT_ARB.value})),
+    StrategyMode.STAT_ARB: (True, frozenset({StrategyMode.TRIANGULAR.value})),
+}
+
+
+def _flag(value: str) -> bool:
+    text = value.strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"expected on or off, got {value!r}")
 
 
 _NO_CHANGE: Final = ControlOutcome(None, None)
@@ -105,6 +132,7 @@ class RiskGateCore:
         self.kill_switch = settings.kill_switch_engaged
         self.kill_cause = "configured" if settings.kill_switch_engaged else ""
         self.trading_enabled = settings.trading_enabled
+        self.paused = False
         self.disabled_strategies = set(settings.disabled)
         self.rate_counter = TradingRateCounter(settings.tier)
         self._balances: dict[str, Decimal] = {}
@@ -146,6 +174,7 @@ class RiskGateCore:
             kill_switch=self.kill_switch,
             kill_cause=self.kill_cause,
             trading_enabled=self.trading_enabled,
+            paused=self.paused,
             disabled_strategies=frozenset(self.disabled_strategies),
             realised_pnl_today=self.pnl_today(wall),
             open_orders=self.open_orders,
@@ -294,6 +323,37 @@ class RiskGateCore:
             del self._cooldown_until[symbol]
 
     # --- controls ----------------------------------------------------------------------------
+    def apply_control(self, change: ControlChanged, now: float, wall: float) -> ControlOutcome:
+        """Obey an operator's control change; anything not for the gate is ignored.
+
+        ``kill_switch`` takes on/true/engaged or off/false/released; ``paused`` true/false;
+        ``strategy_mode`` a :class:`StrategyMode`; ``risk.<field>`` a new value for one
+        setting, validated like the file. A value that cannot be obeyed changes nothing and
+        is audited as ``control.refused``. Repeating the current value changes nothing.
+        """
+        setting = change.setting
+        try:
+            if setting == "kill_switch":
+                if _flag(change.value):
+                    return self.engage(
+                        f"operator:{change.who}",
+                        now,
+                        wall,
+                        cancel_open_orders=self.settings.cancel_open_orders_on_kill,
+                    )
+                return self.release(f"operator:{change.who}", now, wall)
+            if setting == "paused":
+                return self._set_paused(_flag(change.value), change.who, now, wall)
+            if setting == "strategy_mode":
+                return self._set_strategy_mode(StrategyMode(change.value), change.who, now, wall)
+            if setting.startswith("risk."):
+                return self._set_risk_field(setting[5:], change.value, change.who, now, wall)
+        except (ValueError, ConfigError) as error:
+            detail = {"setting": setting, "value": change.value, "problem": str(error)}
+            audit = AuditEvent("control.refused", ACTOR_NAME, setting, _json(detail), now, wall)
+            return ControlOutcome(None, audit)
+        return _NO_CHANGE
+
     def engage(
         self,
         cause: str,
@@ -301,16 +361,24 @@ class RiskGateCore:
         wall: float,
         *,
         cancel_open_orders: bool,
-        numbers: dict[str, str] | None = None,
+        numbers: Mapping[str, str] | None = None,
     ) -> ControlOutcome:
-        """Engage the kill switch (idempotent: engaging twice changes nothing)."""
+        """Engage the kill switch (idempotent: engaging twice changes nothing).
+
+        The outcome's ``echo`` is a ControlChanged for the bus, ``cancel`` (when asked) the
+        message for the executor.
+        """
         if self.kill_switch:
             return _NO_CHANGE
         self.kill_switch, self.kill_cause = True, cause
-        detail = {"engaged": True, "cause": cause, "cancel_open_orders": cancel_open_orders}
+        detail: dict[str, object] = {
+            "engaged": True,
+            "cause": cause,
+            "cancel_open_orders": cancel_open_orders,
+        }
         detail.update(numbers or {})
         return ControlOutcome(
-            KillSwitchChanged(engaged=True, cause=cause, at=now),
+            ControlChanged("kill_switch", "on", "off", f"{ACTOR_NAME}:{cause}", now, wall),
             AuditEvent("control.kill_switch", ACTOR_NAME, "kill_switch", _json(detail), now, wall),
             CancelAllOrders(reason=f"kill_switch:{cause}", at=now) if cancel_open_orders else None,
         )
@@ -322,30 +390,51 @@ class RiskGateCore:
         self.kill_switch, self.kill_cause = False, ""
         detail = {"engaged": False, "cause": cause}
         return ControlOutcome(
-            KillSwitchChanged(engaged=False, cause=cause, at=now),
+            ControlChanged("kill_switch", "off", "on", f"{ACTOR_NAME}:{cause}", now, wall),
             AuditEvent("control.kill_switch", ACTOR_NAME, "kill_switch", _json(detail), now, wall),
         )
 
-    def set_strategy_mode(
-        self, strategy: str, enabled: bool, now: float, wall: float
-    ) -> ControlOutcome:
-        """Turn a strategy (or ``"*"``: trading as a whole) on or off; unchanged is a no-op."""
-        if strategy == ALL_STRATEGIES:
-            if self.trading_enabled == enabled:
-                return _NO_CHANGE
-            self.trading_enabled = enabled
-        else:
-            if (strategy not in self.disabled_strategies) == enabled:
-                return _NO_CHANGE
-            if enabled:
-                self.disabled_strategies.discard(strategy)
-            else:
-                self.disabled_strategies.add(strategy)
-        detail = {"strategy": strategy, "enabled": enabled}
+    def _set_paused(self, paused: bool, who: str, now: float, wall: float) -> ControlOutcome:
+        if paused == self.paused:
+            return _NO_CHANGE
+        self.paused = paused
+        detail = {"paused": paused, "who": who}
         return ControlOutcome(
-            StrategyModeChanged(strategy=strategy, enabled=enabled, at=now),
-            AuditEvent("control.strategy_mode", ACTOR_NAME, strategy, _json(detail), now, wall),
+            None, AuditEvent("control.paused", ACTOR_NAME, "paused", _json(detail), now, wall)
         )
+
+    def _set_strategy_mode(
+        self, mode: StrategyMode, who: str, now: float, wall: float
+    ) -> ControlOutcome:
+        enabled, disabled = _MODES[mode]
+        if (enabled, disabled) == (self.trading_enabled, frozenset(self.disabled_strategies)):
+            return _NO_CHANGE
+        self.trading_enabled, self.disabled_strategies = enabled, set(disabled)
+        detail = {"mode": mode.value, "who": who}
+        audit = AuditEvent(
+            "control.strategy_mode", ACTOR_NAME, "strategy_mode", _json(detail), now, wall
+        )
+        return ControlOutcome(None, audit)
+
+    def _set_risk_field(
+        self, field: str, value: str, who: str, now: float, wall: float
+    ) -> ControlOutcome:
+        values = attrs.asdict(self.settings)
+        if field not in values:
+            raise ValueError(f"risk.{field} is not a risk setting")
+        previous = values[field]
+        values[field] = value
+        settings = structure_component(RiskSettings, values, "risk")
+        if settings == self.settings:
+            return _NO_CHANGE
+        if settings.tier is not self.settings.tier:
+            self.rate_counter.limits = TIER_LIMITS[settings.tier]
+        self.settings = settings
+        detail = {"setting": field, "value": value, "previous": str(previous), "who": who}
+        audit = AuditEvent(
+            "control.risk_setting", ACTOR_NAME, f"risk.{field}", _json(detail), now, wall
+        )
+        return ControlOutcome(None, audit)
 
     @staticmethod
     def _remember(seen: OrderedDict[str, None], key: str) -> None:

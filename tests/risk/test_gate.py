@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from arbitrade.messages import (
+    ControlChanged,
     CycleFinished,
     OrderState,
     OrderUpdate,
@@ -16,7 +17,7 @@ from arbitrade.messages import (
     RiskRejected,
     Side,
 )
-from arbitrade.risk import ALL_STRATEGIES, RiskGateCore, RiskSettings
+from arbitrade.risk import RiskGateCore, RiskSettings
 from tests.risk.builders import RICH_BALANCES, make_opportunity
 
 D = Decimal
@@ -182,8 +183,8 @@ class TestDailyLossAndCooldown:
         gate.on_cycle_finished(finished("a", "-20"), now=100.0, wall=WALL)
         outcome = gate.on_cycle_finished(finished("b", "-30"), now=101.0, wall=WALL)
         assert gate.kill_switch
-        assert outcome.change is not None
-        assert outcome.change.cause == "daily_loss_limit"
+        assert outcome.echo is not None
+        assert outcome.echo.who == "risk_gate:daily_loss_limit"
         assert outcome.audit is not None
         assert outcome.audit.kind == "control.kill_switch"
         assert json.loads(outcome.audit.detail)["realised_pnl_today"] == "-50"
@@ -202,7 +203,7 @@ class TestDailyLossAndCooldown:
         """Releasing the kill switch does not lift today's loss limit."""
         gate = funded_gate(daily_loss_limit=D(50))
         gate.on_cycle_finished(finished("a", "-60"), now=100.0, wall=WALL)
-        gate.release("operator", now=100.0, wall=WALL)
+        gate.release("operator", 100.0, WALL)
         decision = gate.decide(make_opportunity(), now=100.0, wall=WALL)
         assert isinstance(decision.verdict, RiskRejected)
         assert decision.verdict.reason == "daily_loss_limit"
@@ -211,7 +212,7 @@ class TestDailyLossAndCooldown:
         """A new UTC day starts from zero realised PnL."""
         gate = funded_gate(daily_loss_limit=D(50))
         gate.on_cycle_finished(finished("a", "-60"), now=100.0, wall=WALL)
-        gate.release("operator", now=100.0, wall=WALL)
+        gate.release("operator", 100.0, WALL)
         assert gate.decide(make_opportunity(), now=100.0, wall=WALL + 86_400).accepted
 
     def test_cycle_finished_when_broken_cools_down_its_pairs(self) -> None:
@@ -233,13 +234,17 @@ class TestDailyLossAndCooldown:
         assert gate.decide(make_opportunity(id="next"), now=100.0, wall=WALL).accepted
 
 
+def control(setting: str, value: str) -> ControlChanged:
+    return ControlChanged(setting, value, "", "alice", 100.0, WALL)
+
+
 class TestControls:
     def test_engage_when_operator_stops_everything_and_cancels(self) -> None:
         """Engaging rejects at once and asks for open orders to be cancelled."""
         gate = funded_gate()
-        outcome = gate.engage("operator", 100.0, WALL, cancel_open_orders=True)
+        outcome = gate.apply_control(control("kill_switch", "on"), 100.0, WALL)
         assert outcome.cancel is not None
-        assert outcome.cancel.reason == "kill_switch:operator"
+        assert outcome.cancel.reason == "kill_switch:operator:alice"
         decision = gate.decide(make_opportunity(), now=100.0, wall=WALL)
         assert isinstance(decision.verdict, RiskRejected)
         assert decision.verdict.reason == "kill_switch"
@@ -247,44 +252,99 @@ class TestControls:
     def test_engage_when_already_engaged_changes_nothing(self) -> None:
         """Engaging twice produces no second change or audit row."""
         gate = funded_gate()
-        gate.engage("operator", 100.0, WALL, cancel_open_orders=False)
-        outcome = gate.engage("operator", 100.0, WALL, cancel_open_orders=True)
-        assert (outcome.change, outcome.audit, outcome.cancel) == (None, None, None)
+        gate.apply_control(control("kill_switch", "on"), 100.0, WALL)
+        outcome = gate.apply_control(control("kill_switch", "engaged"), 100.0, WALL)
+        assert (outcome.echo, outcome.audit, outcome.cancel) == (None, None, None)
 
     def test_engage_when_cancel_not_wanted_sends_no_cancel(self) -> None:
-        """The operator may stop new orders and leave open ones alone."""
-        outcome = funded_gate().engage("operator", 100.0, WALL, cancel_open_orders=False)
+        """With cancel_open_orders_on_kill off, open orders are left alone."""
+        gate = funded_gate(cancel_open_orders_on_kill=False)
+        outcome = gate.apply_control(control("kill_switch", "on"), 100.0, WALL)
         assert outcome.cancel is None
+        assert outcome.audit is not None
 
     def test_release_when_engaged_lets_orders_through(self) -> None:
         """Release reopens the gate and is audited."""
         gate = funded_gate(kill_switch_engaged=True)
-        outcome = gate.release("operator", 100.0, WALL)
+        outcome = gate.apply_control(control("kill_switch", "off"), 100.0, WALL)
         assert outcome.audit is not None
+        assert json.loads(outcome.audit.detail)["engaged"] is False
         assert gate.decide(make_opportunity(), now=100.0, wall=WALL).accepted
 
-    def test_set_strategy_mode_when_off_rejects_that_strategy(self) -> None:
-        """A strategy turned off is refused with strategy_off; others still pass."""
+    def test_paused_when_on_rejects_with_paused(self) -> None:
+        """A pause refuses new cycles without cancelling anything."""
         gate = funded_gate()
-        outcome = gate.set_strategy_mode("triangular", False, 100.0, WALL)
+        outcome = gate.apply_control(control("paused", "true"), 100.0, WALL)
+        assert outcome.cancel is None
+        assert outcome.audit is not None
+        decision = gate.decide(make_opportunity(), now=100.0, wall=WALL)
+        assert isinstance(decision.verdict, RiskRejected)
+        assert decision.verdict.reason == "paused"
+
+    @pytest.mark.parametrize(
+        ("mode", "accepted"),
+        [
+            ("off", set()),
+            ("both", {"triangular", "stat_arb"}),
+            ("triangular", {"triangular"}),
+            ("stat_arb", {"stat_arb"}),
+        ],
+    )
+    def test_strategy_mode_when_set_lets_only_its_strategies_through(
+        self, mode: str, accepted: set[str]
+    ) -> None:
+        """The shared StrategyMode decides which strategies may trade."""
+        gate = funded_gate()
+        gate.apply_control(control("strategy_mode", mode), 100.0, WALL)
+        passed = {
+            strategy
+            for strategy in ("triangular", "stat_arb")
+            if gate.decide(make_opportunity(id=strategy, strategy=strategy), 100.0, WALL).accepted
+        }
+        assert passed == accepted
+
+    def test_strategy_mode_when_off_rejects_with_strategy_off(self) -> None:
+        """Mode off is the strategy_off reason."""
+        gate = funded_gate()
+        outcome = gate.apply_control(control("strategy_mode", "off"), 100.0, WALL)
         assert outcome.audit is not None
         assert outcome.audit.kind == "control.strategy_mode"
-        rejected = gate.decide(make_opportunity(id="t"), now=100.0, wall=WALL)
-        assert isinstance(rejected.verdict, RiskRejected)
-        assert rejected.verdict.reason == "strategy_off"
-        assert gate.decide(
-            make_opportunity(id="s", strategy="stat_arb"), now=100.0, wall=WALL
-        ).accepted
-
-    def test_set_strategy_mode_when_global_off_rejects_all(self) -> None:
-        """'*' switches trading as a whole."""
-        gate = funded_gate()
-        gate.set_strategy_mode(ALL_STRATEGIES, False, 100.0, WALL)
-        decision = gate.decide(make_opportunity(strategy="stat_arb"), now=100.0, wall=WALL)
+        decision = gate.decide(make_opportunity(), now=100.0, wall=WALL)
         assert isinstance(decision.verdict, RiskRejected)
         assert decision.verdict.reason == "strategy_off"
 
-    def test_set_strategy_mode_when_unchanged_is_silent(self) -> None:
-        """Setting the mode it already has produces nothing."""
-        outcome = funded_gate().set_strategy_mode("triangular", True, 100.0, WALL)
-        assert outcome.change is None
+    def test_risk_setting_when_changed_applies_at_once(self) -> None:
+        """risk.<field> changes a limit for the next decision and is audited."""
+        gate = funded_gate()
+        outcome = gate.apply_control(control("risk.max_cycle_notional", "100"), 100.0, WALL)
+        assert outcome.audit is not None
+        assert outcome.audit.kind == "control.risk_setting"
+        assert gate.settings.max_cycle_notional == D(100)
+        decision = gate.decide(make_opportunity(), now=100.0, wall=WALL)
+        assert isinstance(decision.verdict, RiskRejected)
+        assert decision.verdict.reason == "max_cycle_notional"
+
+    @pytest.mark.parametrize(
+        ("setting", "value"),
+        [
+            ("risk.max_cycle_notional", "-1"),
+            ("risk.no_such", "1"),
+            ("kill_switch", "maybe"),
+            ("strategy_mode", "everything"),
+        ],
+    )
+    def test_control_when_value_invalid_is_refused_and_audited(
+        self, setting: str, value: str
+    ) -> None:
+        """A control that cannot be obeyed changes nothing and says why."""
+        gate = funded_gate()
+        outcome = gate.apply_control(control(setting, value), 100.0, WALL)
+        assert outcome.audit is not None
+        assert outcome.audit.kind == "control.refused"
+        assert gate.settings == RiskSettings()
+        assert not gate.kill_switch
+
+    def test_control_when_not_for_gate_is_ignored(self) -> None:
+        """Other settings produce nothing."""
+        outcome = funded_gate().apply_control(control("dashboard.theme", "dark"), 100.0, WALL)
+        assert outcome.audit is None
