@@ -46,6 +46,14 @@ class TestEvaluate:
             ),
             pytest.param(
                 make_opportunity(),
+                view(paused=True),
+                SETTINGS,
+                RejectReason.PAUSED,
+                {"strategy": "triangular"},
+                id="paused",
+            ),
+            pytest.param(
+                make_opportunity(),
                 view(trading_enabled=False),
                 SETTINGS,
                 RejectReason.STRATEGY_OFF,
