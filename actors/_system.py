@@ -116,6 +116,7 @@ async def open_system(
         SupervisorGaveUp: the root gave up (the block is cancelled first).
     """
     system = System(debug=debug, seed=seed)
+    error: BaseException | None = None
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(system.run, tree)
@@ -124,7 +125,10 @@ async def open_system(
             finally:
                 system.stop()
     except BaseExceptionGroup as group:
-        raise collapse(group)  # noqa: B904 - keep the leaf's own cause
+        error = collapse(group)
+    if error is not None:
+        # Raised outside the handler so the traceback shows the error, not the group.
+        raise error
 
 
 def collapse(group: BaseExceptionGroup[BaseException]) -> BaseException:

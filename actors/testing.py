@@ -281,6 +281,7 @@ async def open_harness(*, debug: bool = True, seed: int = 0) -> AsyncIterator[Ha
     """A harness over a fresh system (debug checks on by default); closed on exit, which
     stops every started tree in reverse order."""
     system = System(debug=debug, seed=seed)
+    error: BaseException | None = None
     try:
         async with trio.open_nursery() as nursery:
             harness = Harness(system, nursery)
@@ -292,4 +293,6 @@ async def open_harness(*, debug: bool = True, seed: int = 0) -> AsyncIterator[Ha
                 for probe in harness._probes:
                     probe.ref._send.close()
     except BaseExceptionGroup as group:
-        raise collapse(group)  # noqa: B904
+        error = collapse(group)
+    if error is not None:
+        raise error
