@@ -18,6 +18,7 @@ _COMMAND_MODULES = (
     "arbitrade.cli._run",
     "arbitrade.cli._config",
     "arbitrade.cli._secrets",
+    "arbitrade.cli._sim",
 )
 
 
