@@ -1,37 +1,98 @@
-"""The Quart-Trio application factory and the machine endpoints."""
+"""The Quart-Trio application factory: what the dashboard reads, and how its parts are wired.
+
+``create_app(state)`` builds the app; serving it (Hypercorn's Trio worker, in the bot's
+nursery) starts the feeder that folds the bus into ``state.model``. Routes live in
+``_pages`` (pages, fragments, streams), ``_controls`` (operator POSTs) and ``_machine``
+(``/health``, ``/metrics``).
+"""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import attrs
 import trio
 from quart_trio import QuartTrio
 
-from arbitrade import __version__
+from actors import Bus, Registry
 from arbitrade.config import Settings
+from arbitrade.dashboard._auth import csrf_token, signed_in_operator
+from arbitrade.dashboard._controls import register_controls
+from arbitrade.dashboard._feeder import feed_model
+from arbitrade.dashboard._format import register_filters
+from arbitrade.dashboard._machine import register_machine_endpoints
+from arbitrade.dashboard._metrics import DashboardMetrics
+from arbitrade.dashboard._model import DashboardModel
+from arbitrade.dashboard._pages import register_pages
+from arbitrade.messages import StrategyMode
+
+DEFAULT_STRATEGY_MODES = (StrategyMode.OFF, StrategyMode.TRIANGULAR)
+"""Modes offered by the strategy control until stat-arb exists."""
 
 
 @attrs.define
 class AppState:
-    """What the web layer reads about the running bot."""
+    """What the web layer reads about the running bot, and where it announces controls.
+
+    Only ``settings`` is required: without a bus the pages show an empty model and controls
+    change the model directly; without a registry the supervision page says the tree is not
+    wired; without ``risk_limits`` the limits form is hidden.
+    """
 
     settings: Settings
     started_at: float = attrs.field(factory=trio.current_time)
+    """Trio-clock time the bot started (uptime is measured from here)."""
+    model: DashboardModel = attrs.field(factory=DashboardModel)
+    """The read model; the app feeds its health inputs (``model.health``)."""
+    bus: Bus | None = None
+    """The system bus: the feeder and every live view subscribe lossy-latest to it."""
+    registry: Registry | None = None
+    """The actor registry, for the supervision tree and mailbox metrics."""
+    risk_limits: Any | None = None
+    """The risk gate's current limits (a frozen attrs settings instance), edited in place."""
+    strategy_modes: tuple[StrategyMode, ...] = DEFAULT_STRATEGY_MODES
+    """Modes the strategy control offers (add ``STAT_ARB``/``BOTH`` when stat-arb exists)."""
+    metrics: DashboardMetrics | None = None
+    """Made by :func:`create_app` when not given."""
 
 
 def create_app(state: AppState) -> QuartTrio:
-    """Build the dashboard application for a running bot."""
+    """Build the dashboard application for a running bot.
+
+    When ``state.bus`` is set, serving the app (``hypercorn.trio.serve``) also runs
+    :func:`~arbitrade.dashboard.feed_model` in the app's nursery until the server stops.
+    """
     app = QuartTrio(__name__)
     app.config["ARBITRADE_STATE"] = state
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_NAME="arbitrade_session",
+        TEMPLATES_AUTO_RELOAD=False,
+    )
+    # Sessions last as long as the process: a restart signs every operator out.
+    app.secret_key = secrets.token_bytes(32)
+    if state.metrics is None:
+        state.metrics = DashboardMetrics(state.model, bus=state.bus, registry=state.registry)
+    register_filters(app)
 
-    @app.get("/health")
-    async def health() -> tuple[dict[str, Any], int]:
+    @app.context_processor
+    async def globals_for_templates() -> dict[str, Any]:
         return {
-            "status": "ok",
-            "version": __version__,
-            "mode": state.settings.mode.value,
-            "uptime_seconds": round(trio.current_time() - state.started_at, 3),
-        }, 200
+            "state": state,
+            "controls": state.model.controls,
+            "csrf_token": csrf_token,
+            "operator": signed_in_operator(),
+            "controls_enabled": bool(state.settings.operator_token),
+        }
 
+    @app.before_serving
+    async def start_feeder() -> None:
+        if state.bus is not None:
+            await app.nursery.start(feed_model, state.bus, state.model, state.metrics)
+
+    register_pages(app, state)
+    register_controls(app, state)
+    register_machine_endpoints(app, state)
     return app
