@@ -1,0 +1,39 @@
+"""Execution: the executor and its order state machine, venues, and the portfolio.
+
+Layering: ``_venue`` (the seam: requests, reports, the ``Venue`` protocol) and ``_ids`` at
+the bottom; ``_order`` (one order's state machine), ``_unwind`` (leftover planning) and
+``_executor`` (cycles, without I/O) above; venues (``_paper``, ``_scripted``, ``_live``)
+implement the seam; the actors wrap the cores. ``arbitrade.execution.testing`` holds the
+venue conformance suite.
+"""
+
+from arbitrade.execution._errors import ExecutionError as ExecutionError
+from arbitrade.execution._errors import InvalidOrder as InvalidOrder
+from arbitrade.execution._errors import VenueError as VenueError
+from arbitrade.execution._errors import VenueRefusedToStart as VenueRefusedToStart
+from arbitrade.execution._errors import VenueUnavailable as VenueUnavailable
+from arbitrade.execution._executor import Cancel as Cancel
+from arbitrade.execution._executor import Cycle as Cycle
+from arbitrade.execution._executor import Effects as Effects
+from arbitrade.execution._executor import ExecutorCore as ExecutorCore
+from arbitrade.execution._executor import Query as Query
+from arbitrade.execution._executor import Submit as Submit
+from arbitrade.execution._ids import client_order_id as client_order_id
+from arbitrade.execution._order import TrackedOrder as TrackedOrder
+from arbitrade.execution._settings import ExecutionSettings as ExecutionSettings
+from arbitrade.execution._settings import parse_balances as parse_balances
+from arbitrade.execution._unwind import HoldReason as HoldReason
+from arbitrade.execution._unwind import UnwindPlan as UnwindPlan
+from arbitrade.execution._unwind import fill_flows as fill_flows
+from arbitrade.execution._unwind import plan_unwind as plan_unwind
+from arbitrade.execution._venue import DEADLINE_REASON as DEADLINE_REASON
+from arbitrade.execution._venue import DUPLICATE_REASON as DUPLICATE_REASON
+from arbitrade.execution._venue import IOC_REASON as IOC_REASON
+from arbitrade.execution._venue import USER_CANCEL_REASON as USER_CANCEL_REASON
+from arbitrade.execution._venue import ExecType as ExecType
+from arbitrade.execution._venue import ExecutionReport as ExecutionReport
+from arbitrade.execution._venue import OrderRequest as OrderRequest
+from arbitrade.execution._venue import Venue as Venue
+from arbitrade.execution._venue import VenueConnection as VenueConnection
+from arbitrade.execution._venue import VenueEvent as VenueEvent
+from arbitrade.execution._venue import split_symbol as split_symbol
