@@ -16,8 +16,9 @@ import attrs
 import numpy as np
 import trio
 
-from actors import Actor, Ref
+from actors import Actor, ActorNotFound
 from arbitrade.strategy._stat_messages import ScreenRequest, ScreenResult
+from arbitrade.strategy._stat_settings import StatArbSettings
 
 
 @attrs.frozen
@@ -92,23 +93,33 @@ def screen_pair(
 
 @attrs.frozen
 class ScreenJob:
-    """A request and where to send its result."""
+    """A request and the path of the actor to send its result to."""
 
     request: ScreenRequest
-    reply_to: Ref[Any]
+    reply_to: str
 
 
 class StatArbScreener(Actor[ScreenJob]):
     """Runs screens one at a time in a worker thread and sends each result to ``reply_to``.
 
     A screen that raises crashes this actor (its supervisor restarts it); the strategy keeps
-    its last result meanwhile. If ``reply_to`` has stopped, the result is dropped.
+    its last result meanwhile. If ``reply_to`` has stopped, or its mailbox is full, the result
+    is dropped (the next screen replaces it).
     """
 
     def __init__(
         self, *, max_p_value: float, min_half_life_seconds: float, max_half_life_seconds: float
     ) -> None:
         self._bounds = (max_p_value, min_half_life_seconds, max_half_life_seconds)
+
+    @classmethod
+    def from_settings(cls, settings: StatArbSettings) -> StatArbScreener:
+        """A screener with the bounds of ``settings``."""
+        return cls(
+            max_p_value=settings.screen_max_pvalue,
+            min_half_life_seconds=settings.screen_min_half_life_seconds,
+            max_half_life_seconds=settings.screen_max_half_life_seconds,
+        )
 
     async def receive(self, message: ScreenJob) -> object:
         max_p, low, high = self._bounds
@@ -132,7 +143,7 @@ class StatArbScreener(Actor[ScreenJob]):
             passed=result.passed,
         )
         try:
-            message.reply_to.send_nowait(result)
-        except (trio.WouldBlock, trio.BrokenResourceError):
+            self.context.lookup(message.reply_to).send_nowait(result)
+        except (ActorNotFound, trio.WouldBlock, trio.BrokenResourceError):
             self.context.log.info("stat_arb.screen_dropped", pair=request.pair)
         return result
