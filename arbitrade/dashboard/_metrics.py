@@ -10,12 +10,13 @@ and the actor registry. The process-wide default registry is never touched, so s
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from actors import Bus, Registry
+from actors import Bus, NodeInfo
 from arbitrade.dashboard._model import DashboardModel
 from arbitrade.messages import (
     BookHealth,
@@ -26,6 +27,11 @@ from arbitrade.messages import (
     RiskAccepted,
     RiskRejected,
 )
+
+
+class _Tree(Protocol):
+    def snapshot(self) -> tuple[NodeInfo, ...]: ...
+
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 """The Prometheus text exposition format's content type."""
@@ -59,7 +65,7 @@ class DashboardMetrics:
         model: DashboardModel,
         *,
         bus: Bus | None = None,
-        registry: Registry | None = None,
+        registry: _Tree | None = None,
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self._model = model
@@ -147,7 +153,7 @@ class DashboardMetrics:
 class _LiveCollector(Collector):
     """Gauges read at scrape time from the model, the bus and the actor registry."""
 
-    def __init__(self, model: DashboardModel, bus: Bus | None, registry: Registry | None) -> None:
+    def __init__(self, model: DashboardModel, bus: Bus | None, registry: _Tree | None) -> None:
         self._model = model
         self._bus = bus
         self._registry = registry

@@ -9,13 +9,13 @@ nursery) starts the feeder that folds the bus into ``state.model``. Routes live 
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 import trio
 from quart_trio import QuartTrio
 
-from actors import Bus, Registry
+from actors import Bus, NodeInfo
 from arbitrade.config import Settings
 from arbitrade.dashboard._auth import csrf_token, signed_in_operator
 from arbitrade.dashboard._controls import register_controls
@@ -29,6 +29,14 @@ from arbitrade.messages import StrategyMode
 
 DEFAULT_STRATEGY_MODES = (StrategyMode.OFF, StrategyMode.TRIANGULAR)
 """Modes offered by the strategy control until stat-arb exists."""
+
+
+class ActorTree(Protocol):
+    """What the dashboard reads from the actor registry (``actors.Registry`` fits)."""
+
+    def snapshot(self) -> tuple[NodeInfo, ...]:
+        """Every supervisor and actor of the tree, sorted by path."""
+        ...
 
 
 @attrs.define
@@ -47,7 +55,7 @@ class AppState:
     """The read model; the app feeds its health inputs (``model.health``)."""
     bus: Bus | None = None
     """The system bus: the feeder and every live view subscribe lossy-latest to it."""
-    registry: Registry | None = None
+    registry: ActorTree | None = None
     """The actor registry, for the supervision tree and mailbox metrics."""
     risk_limits: Any | None = None
     """The risk gate's current limits (a frozen attrs settings instance), edited in place."""
