@@ -1,0 +1,112 @@
+"""The universe's shape and the seeded market model, without any network."""
+
+from __future__ import annotations
+
+import pytest
+
+from arbitrade.sim import MarketModel, MarketSettings, Side, book_checksum, build_universe
+from tests.sim.conftest import SMALL_SYMBOLS
+
+
+def _fingerprint(model: MarketModel, ticks: int) -> list[tuple[int, ...]]:
+    prints = []
+    for result in model.run(ticks):
+        checksums = tuple(book_checksum(model.book(s)) for s in SMALL_SYMBOLS)
+        trades = tuple(t.price * 31 + t.lots for t in result.trades)
+        prints.append(checksums + trades)
+    return prints
+
+
+class TestUniverse:
+    def test_universe_when_built_is_shaped_like_kraken(self) -> None:
+        """Hundreds of pairs over the usual quotes, Kraken names, and some non-online pairs."""
+        universe = build_universe()
+        assert len(universe.pairs) >= 300
+        assert 80 <= len(universe.assets) <= 130
+        quotes = {pair.quote.name for pair in universe.pairs}
+        assert {"USD", "EUR", "GBP", "USDT", "USDC", "BTC", "ETH"} <= quotes
+        btc = universe.pair("BTC/USD")
+        assert (btc.rest_name, btc.altname, btc.wsname) == ("XXBTZUSD", "XBTUSD", "XBT/USD")
+        assert universe.pair("XXBTZUSD") is btc
+        assert universe.pair("XBT/USD") is btc
+        assert universe.pair("DOGE/USD").rest_name == "XXDGZUSD"
+        assert universe.pair("ETH/BTC").rest_name == "XETHXXBT"
+        statuses = {pair.status for pair in universe.pairs}
+        assert {"online", "cancel_only", "post_only", "limit_only", "reduce_only"} <= statuses
+
+    def test_universe_when_extra_assets_requested_approaches_a_thousand_pairs(self) -> None:
+        """Synthetic assets scale the universe for benchmarks."""
+        assert len(build_universe(extra_assets=220).pairs) >= 950
+
+
+class TestDeterminism:
+    def test_model_when_run_twice_with_same_seed_gives_same_market(self) -> None:
+        """Same seed: identical books and trades, tick after tick."""
+        universe = build_universe(only=SMALL_SYMBOLS)
+        settings = MarketSettings(mispricing_rate=0.05)
+        first = _fingerprint(MarketModel(universe, seed=42, settings=settings), 60)
+        second = _fingerprint(MarketModel(universe, seed=42, settings=settings), 60)
+        assert first == second
+
+    def test_model_when_seed_differs_gives_another_market(self) -> None:
+        """Another seed: another market."""
+        universe = build_universe(only=SMALL_SYMBOLS)
+        assert _fingerprint(MarketModel(universe, seed=1), 20) != _fingerprint(
+            MarketModel(universe, seed=2), 20
+        )
+
+
+class TestBooks:
+    def test_books_when_market_runs_stay_uncrossed_and_deep(self) -> None:
+        """After every tick each book has bid < ask and many levels."""
+        model = MarketModel(build_universe(only=SMALL_SYMBOLS), seed=3)
+        for _ in range(100):
+            model.step()
+            for symbol in SMALL_SYMBOLS:
+                book = model.book(symbol)
+                best_bid, best_ask = book.best(Side.BID), book.best(Side.ASK)
+                assert best_bid is not None
+                assert best_ask is not None
+                assert best_bid < best_ask, symbol
+                assert book.level_count(Side.BID) >= 100
+
+    def test_model_when_running_prints_trades_and_changes_books(self) -> None:
+        """Ticks produce trades and book changes."""
+        model = MarketModel(build_universe(only=SMALL_SYMBOLS), seed=3)
+        results = model.run(50)
+        assert sum(len(r.trades) for r in results) > 20
+        assert sum(len(r.changed) for r in results) > 50
+
+
+class TestMispricing:
+    def test_injected_mispricing_when_applied_moves_pair_off_its_cross_rate(self) -> None:
+        """An injected +200 bps mispricing lifts the pair's mid by about that much at once."""
+        model = MarketModel(build_universe(only=SMALL_SYMBOLS), seed=5)
+        pair = model.universe.pair("SOL/BTC")
+        model.inject_mispricing("SOL/BTC", 200.0, lifetime_ticks=10)
+        book = model.book("SOL/BTC")
+        best_bid = book.best(Side.BID)
+        assert best_bid is not None
+        mid = best_bid / 10**pair.price_precision
+        assert mid / model.fair_price("SOL/BTC") == pytest.approx(1.02, abs=0.002)
+        assert [m.symbol for m in model.mispricings] == ["SOL/BTC"]
+
+    def test_injected_mispricing_when_lifetime_ends_closes(self) -> None:
+        """After its lifetime the pair returns to its cross-rate."""
+        model = MarketModel(build_universe(only=SMALL_SYMBOLS), seed=5)
+        pair = model.universe.pair("SOL/BTC")
+        model.inject_mispricing("SOL/BTC", -250.0, lifetime_ticks=3)
+        model.run(5)
+        assert model.mispricings == ()
+        best_ask = model.book("SOL/BTC").best(Side.ASK)
+        assert best_ask is not None
+        mid = best_ask / 10**pair.price_precision
+        assert mid / model.fair_price("SOL/BTC") == pytest.approx(1.0, abs=0.003)
+
+    def test_random_mispricings_when_rate_set_open_about_that_often(self) -> None:
+        """With rate r per tick, about r * ticks mispricings open, each beating 3 taker fees."""
+        settings = MarketSettings(mispricing_rate=0.1)
+        model = MarketModel(build_universe(only=SMALL_SYMBOLS), seed=9, settings=settings)
+        opened = [m for r in model.run(400) for m in r.opened]
+        assert 20 <= len(opened) <= 70
+        assert all(abs(m.deviation_bps) >= 150 for m in opened)
