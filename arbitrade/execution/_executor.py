@@ -47,6 +47,7 @@ from arbitrade.execution._venue import (
     ExecutionReport,
     OrderRequest,
     VenueConnection,
+    split_symbol,
 )
 from arbitrade.messages import (
     AuditEvent,
@@ -324,7 +325,7 @@ class ExecutorCore:
             return self._finish(cycle, self._broken_outcome(cycle), now)
         settings = self.settings
         home = cycle.opportunity.home
-        references = implied_home_values(cycle.opportunity)
+        references = self._reference_prices(cycle)
         round_number = cycle.rounds + 1
         deadline = now + settings.order_deadline_seconds
         for index, (asset, amount) in enumerate(leftovers.items()):
@@ -376,6 +377,23 @@ class ExecutorCore:
         return effects
 
     @staticmethod
+    def _reference_prices(cycle: Cycle) -> dict[str, Decimal]:
+        """Home price per asset the cycle traded at: the average fill price of its legs on
+        ASSET/HOME where there are any, else the value implied by the legs' prices."""
+        home = cycle.opportunity.home
+        references = implied_home_values(cycle.opportunity)
+        totals: dict[str, tuple[Decimal, Decimal]] = {}
+        for fill in (fill for order in cycle.legs for fill in order.fills):
+            base, quote = split_symbol(fill.symbol)
+            if quote == home:
+                qty, cost = totals.get(base, (Decimal(0), Decimal(0)))
+                totals[base] = (qty + fill.qty, cost + fill.qty * fill.price)
+        for asset, (qty, cost) in totals.items():
+            if qty > 0:
+                references[asset] = cost / qty
+        return references
+
+    @staticmethod
     def _broken_outcome(cycle: Cycle) -> str:
         alerting = [reason for reason in cycle.held.values() if reason is not HoldReason.DUST]
         return "broken_held" if alerting else "broken_unwound"
@@ -397,10 +415,10 @@ class ExecutorCore:
         log.info("executor.cycle_finished", cycle_id=cycle.id, outcome=outcome, pnl=str(pnl))
         return Effects(events=[finished])
 
-    @staticmethod
-    def _unwind_cost(cycle: Cycle) -> Decimal:
-        """Home lost by the unwind fills against the cycle's own reference prices."""
-        references = implied_home_values(cycle.opportunity)
+    @classmethod
+    def _unwind_cost(cls, cycle: Cycle) -> Decimal:
+        """Home lost by the unwind fills against the prices the cycle traded at."""
+        references = cls._reference_prices(cycle)
         cost = Decimal(0)
         for order in cycle.unwinds:
             for fill in order.fills:

@@ -60,9 +60,10 @@ class ExecutionSettings:
     """Kraken ``deadline``: an order not matched within this is refused, never traded late."""
     taker_fee_bps: Decimal = attrs.field(default=Decimal(40), validator=_non_negative)
     """Taker fee assumed when pricing unwinds and by the paper venue (starter tier: 40)."""
-    unwind_max_loss_bps: Decimal = attrs.field(default=Decimal(50), validator=_non_negative)
-    """Largest unwind loss against the cycle's own prices, in bps of the leftover's value."""
-    unwind_max_loss: Decimal = attrs.field(default=Decimal(10), validator=_non_negative)
+    unwind_max_loss_bps: Decimal = attrs.field(default=Decimal(150), validator=_non_negative)
+    """Largest unwind loss (spread, slippage and the unwind's own taker fee) against the
+    price the cycle traded the asset at, in bps of the leftover's value."""
+    unwind_max_loss: Decimal = attrs.field(default=Decimal(25), validator=_non_negative)
     """Largest unwind loss per asset, in home currency (the smaller bound applies)."""
     unwind_attempts: int = attrs.field(default=3, validator=_positive)
     """IOC rounds tried before what is left is held and an alert raised."""

@@ -2,11 +2,12 @@
 
 A broken cycle leaves each non-home asset above or below where it started. A surplus is
 sold for home, a deficit bought back with home, through the direct pair ``ASSET/HOME``.
-The order's limit price is the worst price that keeps the loss, against the cycle's own
-reference prices and after the taker fee, within the bound; the IOC then fills what the book
-offers at that price or better. When the book's best price is already beyond the limit (the
-bound would be broken), when there is no such pair or no book, the leftover is held and the
-executor raises an alert instead. Leftovers below the pair's minimum are dust: left alone.
+The order's limit price is the worst price that keeps the loss, against the reference price
+(what the cycle traded the asset at) and after the taker fee, within the bound; the IOC then
+fills what the book offers at that price or better. When the book's best price is already
+beyond the limit (the bound would be broken), when there is no such pair or no book, the
+leftover is held and the executor raises an alert instead. Leftovers below the pair's
+minimum are dust: left alone.
 """
 
 from __future__ import annotations
