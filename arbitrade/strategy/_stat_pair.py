@@ -157,7 +157,7 @@ class PairModel:
             self._touches
         ) == len(self._instruments):
             z = self._observe(now)
-        return self._manage(now, top.received_at, z)
+        return self.evaluate(now, top.received_at, z)
 
     def _mid_home(self, symbol: str, fx: str) -> float:
         mid = self._touches[symbol].mid
@@ -193,7 +193,10 @@ class PairModel:
         return self.z
 
     # --- decisions ---------------------------------------------------------------------------
-    def _manage(self, now: float, received_at: float, z: float | None) -> list[Intent]:
+    def evaluate(self, now: float, received_at: float, z: float | None) -> list[Intent]:
+        """Apply the signal rules to a fresh z-score (``None``: no new observation, so only
+        the holding time and the mode apply); what an observation does after its statistics.
+        """
         if self.state is PositionState.OPEN and self.direction is not None:
             reason: ExitReason | None
             if not self.active and self.settings.mode_switch_policy is ModeSwitchPolicy.CLOSE:
@@ -387,7 +390,7 @@ class PairModel:
             outcome=finished.outcome,
             state=self.state.value,
         )
-        return self._manage(now, now, None)
+        return self.evaluate(now, now, None)
 
     def set_active(self, active: bool, now: float) -> list[Intent]:
         """The strategy mode allows (or stops allowing) stat-arb; intents that follows.
@@ -397,7 +400,7 @@ class PairModel:
         same way once it is open.
         """
         self.active = active
-        return self._manage(now, now, None)
+        return self.evaluate(now, now, None)
 
     # --- screen and display ------------------------------------------------------------------
     def screen_request(self, now: float) -> ScreenRequest | None:
