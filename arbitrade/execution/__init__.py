@@ -19,7 +19,14 @@ from arbitrade.execution._executor import ExecutorCore as ExecutorCore
 from arbitrade.execution._executor import Query as Query
 from arbitrade.execution._executor import Submit as Submit
 from arbitrade.execution._ids import client_order_id as client_order_id
+from arbitrade.execution._matching import match_ioc as match_ioc
 from arbitrade.execution._order import TrackedOrder as TrackedOrder
+from arbitrade.execution._paper import PaperVenue as PaperVenue
+from arbitrade.execution._scripted import ScriptedVenue as ScriptedVenue
+from arbitrade.execution._scripted import fills_at_limit as fills_at_limit
+from arbitrade.execution._scripted import matches_book as matches_book
+from arbitrade.execution._scripted import rejects as rejects
+from arbitrade.execution._scripted import silent as silent
 from arbitrade.execution._settings import ExecutionSettings as ExecutionSettings
 from arbitrade.execution._settings import parse_balances as parse_balances
 from arbitrade.execution._unwind import HoldReason as HoldReason

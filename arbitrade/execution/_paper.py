@@ -1,0 +1,255 @@
+"""The paper venue: IOC orders filled against the latest book tops the bot has seen.
+
+Nothing leaves the process. Each order waits ``latency`` seconds (Trio clock), then meets the
+newest :class:`~arbitrade.messages.BookTop` of its pair as a taker, paying the taker fee in
+the quote asset. Liquidity taken from a book top stays taken until a newer top of that pair
+arrives, so two orders cannot both take the same level. With ``balances`` the venue keeps a
+ledger and rejects orders it could not pay for (``EOrder:Insufficient funds``); without, funds
+are unlimited.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping
+from decimal import Decimal
+
+import structlog
+import trio
+
+from arbitrade.execution._errors import VenueUnavailable
+from arbitrade.execution._matching import OrderTotals, Taken, match_ioc
+from arbitrade.execution._venue import (
+    DEADLINE_REASON,
+    DUPLICATE_REASON,
+    INSUFFICIENT_FUNDS_REASON,
+    USER_CANCEL_REASON,
+    ExecType,
+    ExecutionReport,
+    OrderRequest,
+    VenueEvent,
+    split_symbol,
+)
+from arbitrade.messages import BookTop, OrderState, Side
+
+log = structlog.get_logger(__name__)
+
+UNKNOWN_PAIR_REASON = "EQuery:Unknown asset pair"
+INVALID_REASON = "EGeneral:Invalid arguments"
+
+
+class _PaperOrder:
+    __slots__ = ("last", "order", "totals", "venue_order_id")
+
+    def __init__(self, order: OrderRequest, venue_order_id: str, last: ExecutionReport) -> None:
+        self.order = order
+        self.venue_order_id = venue_order_id
+        self.totals = OrderTotals()
+        self.last = last
+
+
+class PaperVenue:
+    """Simulated fills against live books; see the module docstring.
+
+    Args:
+        taker_fee_rate: the fee as a fraction of each trade's cost (0.004 is 40 bps).
+        latency: seconds between ``submit`` and matching.
+        balances: starting ledger per asset; None means unlimited funds and no ledger.
+    """
+
+    name = "paper"
+
+    def __init__(
+        self,
+        *,
+        taker_fee_rate: Decimal,
+        latency: float = 0.0,
+        balances: Mapping[str, Decimal] | None = None,
+    ) -> None:
+        self.taker_fee_rate = taker_fee_rate
+        self.latency = latency
+        self._ledger = dict(balances) if balances is not None else None
+        self._send, self._events = trio.open_memory_channel[VenueEvent](math.inf)
+        self._books: dict[str, BookTop] = {}
+        self._taken: dict[str, Taken] = {}
+        self._orders: dict[str, _PaperOrder] = {}
+        self._ids = itertools.count(1)
+        self._nursery: trio.Nursery | None = None
+
+    @property
+    def events(self) -> trio.MemoryReceiveChannel[VenueEvent]:
+        """Execution reports (the paper venue never disconnects)."""
+        return self._events
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Host delayed matching until cancelled."""
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                task_status.started()
+                await trio.sleep_forever()
+        finally:
+            self._nursery = None
+
+    def observe_book(self, book: BookTop) -> None:
+        """Take a newer top of a pair; what earlier orders took from the old one is reset."""
+        previous = self._books.get(book.symbol)
+        if previous is None or previous.sequence != book.sequence or previous != book:
+            self._taken[book.symbol] = {}
+        self._books[book.symbol] = book
+
+    async def submit(self, order: OrderRequest) -> None:
+        """Accept the order; it is matched after ``latency``. A known id is a duplicate."""
+        nursery = self._nursery
+        if nursery is None:
+            raise VenueUnavailable(self.name, "not running")
+        now = trio.current_time()
+        known = self._orders.get(order.cl_ord_id)
+        if known is not None:
+            self._emit(self._reject(order, known.venue_order_id, DUPLICATE_REASON, now))
+            return
+        venue_order_id = f"P{next(self._ids):08d}"
+        pending = self._report(order, venue_order_id, ExecType.PENDING_NEW, OrderState.PENDING, now)
+        self._orders[order.cl_ord_id] = _PaperOrder(order, venue_order_id, pending)
+        if self.latency > 0:
+            nursery.start_soon(self._match_later, order.cl_ord_id)
+        else:
+            self._match(order.cl_ord_id)
+        await trio.lowlevel.checkpoint()
+
+    async def _match_later(self, cl_ord_id: str) -> None:
+        await trio.sleep(self.latency)
+        self._match(cl_ord_id)
+
+    def _match(self, cl_ord_id: str) -> None:
+        paper = self._orders[cl_ord_id]
+        if paper.last.order_status.terminal:  # cancelled while waiting
+            return
+        order, now = paper.order, trio.current_time()
+        book = self._books.get(order.symbol)
+        reason = ""
+        if now > order.deadline:
+            reason = DEADLINE_REASON
+        elif order.qty <= 0 or order.limit_price <= 0:
+            reason = INVALID_REASON
+        elif book is None:
+            reason = UNKNOWN_PAIR_REASON
+        elif not self._affordable(order):
+            reason = INSUFFICIENT_FUNDS_REASON
+        if reason or book is None:
+            self._emit(self._reject(order, paper.venue_order_id, reason, now))
+            return
+        reports = match_ioc(
+            order,
+            book,
+            taken=self._taken.setdefault(order.symbol, {}),
+            fee_rate=self.taker_fee_rate,
+            venue_order_id=paper.venue_order_id,
+            at=now,
+            totals=paper.totals,
+        )
+        for report in reports:
+            if report.exec_type is ExecType.TRADE:
+                self._book_trade(report)
+            self._emit(report)
+
+    def _affordable(self, order: OrderRequest) -> bool:
+        if self._ledger is None:
+            return True
+        base, quote = split_symbol(order.symbol)
+        if order.side is Side.BUY:
+            needed, asset = order.qty * order.limit_price * (1 + self.taker_fee_rate), quote
+        else:
+            needed, asset = order.qty, base
+        return self._ledger.get(asset, Decimal(0)) >= needed
+
+    def _book_trade(self, report: ExecutionReport) -> None:
+        if self._ledger is None:
+            return
+        base, quote = split_symbol(report.symbol)
+        cost = report.last_qty * report.last_price
+        sign = 1 if report.side is Side.BUY else -1
+        ledger = self._ledger
+        ledger[base] = ledger.get(base, Decimal(0)) + sign * report.last_qty
+        ledger[quote] = ledger.get(quote, Decimal(0)) - sign * cost - report.fee
+
+    def _emit(self, report: ExecutionReport) -> None:
+        paper = self._orders.get(report.cl_ord_id)
+        if paper is not None and report.reason != DUPLICATE_REASON:
+            paper.last = report
+        self._send.send_nowait(report)
+
+    def _report(
+        self,
+        order: OrderRequest,
+        venue_order_id: str,
+        exec_type: ExecType,
+        status: OrderState,
+        now: float,
+        reason: str = "",
+    ) -> ExecutionReport:
+        return ExecutionReport(
+            cl_ord_id=order.cl_ord_id,
+            exec_type=exec_type,
+            order_status=status,
+            symbol=order.symbol,
+            side=order.side,
+            order_qty=order.qty,
+            cum_qty=Decimal(0),
+            at=now,
+            venue_order_id=venue_order_id,
+            reason=reason,
+        )
+
+    def _reject(
+        self, order: OrderRequest, venue_order_id: str, reason: str, now: float
+    ) -> ExecutionReport:
+        log.info("paper.rejected", cl_ord_id=order.cl_ord_id, reason=reason)
+        return self._report(
+            order, venue_order_id, ExecType.REJECTED, OrderState.REJECTED, now, reason
+        )
+
+    async def cancel(self, cl_ord_id: str) -> None:
+        """Cancel an order still waiting for its match; anything else is left as it is."""
+        paper = self._orders.get(cl_ord_id)
+        await trio.lowlevel.checkpoint()
+        if paper is None or paper.last.order_status.terminal:
+            return
+        self._emit(
+            self._report(
+                paper.order,
+                paper.venue_order_id,
+                ExecType.CANCELED,
+                OrderState.CANCELLED,
+                trio.current_time(),
+                USER_CANCEL_REASON,
+            )
+        )
+
+    async def query(self, cl_ord_id: str) -> ExecutionReport | None:
+        """The order's last known state as a STATUS report with its totals, or None."""
+        await trio.lowlevel.checkpoint()
+        paper = self._orders.get(cl_ord_id)
+        if paper is None:
+            return None
+        last = paper.last
+        return ExecutionReport(
+            cl_ord_id=cl_ord_id,
+            exec_type=ExecType.STATUS,
+            order_status=last.order_status,
+            symbol=last.symbol,
+            side=last.side,
+            order_qty=last.order_qty,
+            cum_qty=paper.totals.cum_qty,
+            at=trio.current_time(),
+            venue_order_id=paper.venue_order_id,
+            reason=last.reason,
+            cum_cost=paper.totals.cum_cost,
+            cum_fee=paper.totals.cum_fee,
+        )
+
+    async def balances(self) -> dict[str, Decimal]:
+        """The ledger (empty when funds are unlimited)."""
+        await trio.lowlevel.checkpoint()
+        return dict(self._ledger or {})
