@@ -55,15 +55,15 @@ class SchemaTooNew(SchemaError):
 
 
 class BatchWriteFailed(PersistenceError, OSError):
-    """A batch could not be committed; its transaction was rolled back (nothing of it
-    is in the database)."""
+    """A batch could not be committed: none of it is in the database (a failed transaction
+    is rolled back)."""
 
     def __init__(self, batch_id: str, table: str, reason: str) -> None:
         self.batch_id = batch_id
         self.table = table
         self.reason = reason
         where = f" into {table}" if table else ""
-        super().__init__(f"batch {batch_id}{where} was rolled back: {reason}")
+        super().__init__(f"batch {batch_id}{where} was not committed: {reason}")
 
 
 class ArchiveError(PersistenceError):

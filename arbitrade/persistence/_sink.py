@@ -23,6 +23,7 @@ from actors import (
     RESTART_LOG_TOPIC,
     Actor,
     ActorError,
+    ActorStopped,
     ChildSpec,
     Lossless,
     Ref,
@@ -106,7 +107,8 @@ class PersistenceSink(Actor[Any]):
 
     Failure: a batch write that fails (the writer crashed and is restarting, or timed out)
     is retried ``write_attempts`` times with backoff, flagged so the writer never commits it
-    twice; then the sink raises ``BatchWriteFailed`` and its supervisor restarts it (the rows
+    twice; then (or at once if the writer is stopped for good) the sink raises
+    ``BatchWriteFailed`` and its supervisor restarts it (the rows
     of that incarnation's buffer are lost, and logged as such). Events published while the
     sink is restarting are not seen by it.
     """
@@ -243,6 +245,7 @@ class PersistenceSink(Actor[Any]):
                 reply = await self._writer.ask(batch, timeout=settings.write_timeout)
             except ActorError as error:
                 cause = error.__cause__ or error
+                final = attempt == settings.write_attempts or isinstance(error, ActorStopped)
                 self.context.log.warning(
                     "persistence.sink.write_failed",
                     batch_id=batch.batch_id,
@@ -251,10 +254,10 @@ class PersistenceSink(Actor[Any]):
                     error_type=type(cause).__name__,
                     error_message=str(cause),
                 )
-                if attempt == settings.write_attempts:
+                if final:
                     self._broken = True
                     raise BatchWriteFailed(
-                        batch.batch_id, "", f"gave up after {attempt} attempts: {cause}"
+                        batch.batch_id, "", f"gave up after attempt {attempt}: {cause}"
                     ) from error
                 self._retries += 1
                 batch = attrs.evolve(batch, retry=True)
