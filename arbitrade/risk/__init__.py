@@ -6,6 +6,7 @@ imports a venue or the executor: modes stay out of the engines.
 """
 
 from arbitrade.risk._checks import CHECKS as CHECKS
+from arbitrade.risk._checks import CLOSE_CHECKS as CLOSE_CHECKS
 from arbitrade.risk._checks import Rejection as Rejection
 from arbitrade.risk._checks import RejectReason as RejectReason
 from arbitrade.risk._checks import RiskView as RiskView

@@ -158,7 +158,13 @@ def check_book_age(opp: Opportunity, view: RiskView, cfg: RiskSettings) -> Rejec
 
 
 def check_min_profit(opp: Opportunity, view: RiskView, cfg: RiskSettings) -> Rejection | None:
-    """The gate's own recomputation, after taker fees, must clear the minimum profit in bps."""
+    """The gate's own recomputation, after taker fees, must clear the minimum profit in bps.
+
+    Applies to the strategies in ``min_profit_strategies`` only (cycles with a certain
+    profit); a statistical strategy's opportunity has no profit to recompute.
+    """
+    if opp.strategy not in cfg.profit_checked:
+        return None
     profit, bps = net_home_profit(opp, cfg.taker_fee_rate)
     if bps < cfg.min_profit_bps:
         return _reject(
@@ -264,6 +270,18 @@ CHECKS: Final[tuple[Check, ...]] = (
     check_balances,
     check_rate_budget,
 )
+
+
+CLOSE_CHECKS: Final[tuple[Check, ...]] = (
+    check_kill_switch,
+    check_well_formed,
+    check_book_age,
+    check_open_orders,
+    check_balances,
+    check_rate_budget,
+)
+"""Checks for orders that reduce exposure (closing a position): no strategy mode, profit,
+cool-down, notional or daily loss check, since refusing them would keep risk on."""
 
 
 def evaluate(

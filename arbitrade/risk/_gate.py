@@ -30,7 +30,7 @@ from arbitrade.messages import (
     RiskRejected,
     StrategyMode,
 )
-from arbitrade.risk._checks import CHECKS, Rejection, RejectReason, RiskView, evaluate
+from arbitrade.risk._checks import CHECKS, CLOSE_CHECKS, Rejection, RejectReason, RiskView, evaluate
 from arbitrade.risk._legs import net_home_profit, spend_by_asset
 from arbitrade.risk._messages import CancelAllOrders
 from arbitrade.risk._rate_counter import (
@@ -185,18 +185,22 @@ class RiskGateCore:
         )
 
     # --- deciding ----------------------------------------------------------------------------
-    def decide(self, opportunity: Opportunity, now: float, wall: float) -> Decision:
+    def decide(
+        self, opportunity: Opportunity, now: float, wall: float, *, closing: bool = False
+    ) -> Decision:
         """Accept or reject ``opportunity``; on accept, reserve its balances and rate budget.
 
-        An opportunity id seen before is rejected as a duplicate, so one opportunity can never
-        become two cycles.
+        ``closing`` marks orders that reduce exposure (a stat-arb ClosePosition): they face
+        only :data:`CLOSE_CHECKS`. An opportunity id seen before is rejected as a duplicate,
+        so one opportunity can never become two cycles.
         """
         rejection: Rejection | None
         if opportunity.id in self._decided:
             rejection = Rejection(RejectReason.DUPLICATE, {"opportunity_id": opportunity.id})
         else:
             self._remember(self._decided, opportunity.id)
-            rejection = evaluate(opportunity, self.view(now, wall), self.settings, CHECKS)
+            checks = CLOSE_CHECKS if closing else CHECKS
+            rejection = evaluate(opportunity, self.view(now, wall), self.settings, checks)
         if rejection is not None:
             return self._rejected(opportunity, rejection, now, wall)
         return self._accepted(opportunity, now, wall)

@@ -67,6 +67,9 @@ class RiskSettings:
     """The currency limits and PnL are expressed in; opportunities of another home are refused."""
     min_profit_bps: Decimal = attrs.field(default=Decimal(5), validator=_non_negative)
     """Smallest expected profit after taker fees, recomputed by the gate from the legs."""
+    min_profit_strategies: str = attrs.field(default="triangular", converter=_strategies)
+    """Strategies whose opportunities carry a certain profit the gate can recompute (comma
+    separated); others (stat_arb: a statistical edge, profit 0) skip the profit check."""
     taker_fee_bps: Decimal = attrs.field(default=Decimal(40), validator=_non_negative)
     """Taker fee the gate assumes for each leg (Kraken's starter tier: 40 bps)."""
     max_cycle_notional: Decimal = attrs.field(default=Decimal(1000), validator=_positive)
@@ -99,6 +102,11 @@ class RiskSettings:
     def disabled(self) -> frozenset[str]:
         """The strategies that start off."""
         return frozenset(name for name in self.disabled_strategies.split(",") if name)
+
+    @property
+    def profit_checked(self) -> frozenset[str]:
+        """Strategies the minimum profit check applies to."""
+        return frozenset(name for name in self.min_profit_strategies.split(",") if name)
 
     @property
     def taker_fee_rate(self) -> Decimal:

@@ -348,3 +348,29 @@ class TestControls:
         """Other settings produce nothing."""
         outcome = funded_gate().apply_control(control("dashboard.theme", "dark"), 100.0, WALL)
         assert outcome.audit is None
+
+
+class TestStatArbAndCloses:
+    def test_decide_when_stat_arb_has_no_certain_profit_skips_profit_check(self) -> None:
+        """Only strategies with a recomputable profit face the minimum profit check."""
+        gate = funded_gate()
+        opportunity = make_opportunity(
+            strategy="stat_arb",
+            legs=make_opportunity().legs[:1],
+            book_ages=(0.1,),
+            profit_bps=D(0),
+        )
+        assert gate.decide(opportunity, now=100.0, wall=WALL).accepted
+
+    def test_decide_when_closing_with_strategy_off_accepts(self) -> None:
+        """Closing a position reduces risk: strategy mode off does not block it."""
+        gate = funded_gate()
+        gate.apply_control(control("strategy_mode", "off"), 100.0, WALL)
+        assert gate.decide(make_opportunity(), now=100.0, wall=WALL, closing=True).accepted
+
+    def test_decide_when_closing_under_kill_switch_rejects(self) -> None:
+        """The kill switch stops every new order, closes included."""
+        gate = funded_gate(kill_switch_engaged=True)
+        decision = gate.decide(make_opportunity(), now=100.0, wall=WALL, closing=True)
+        assert isinstance(decision.verdict, RiskRejected)
+        assert decision.verdict.reason == "kill_switch"
