@@ -88,6 +88,13 @@ from arbitrade.kraken._trading_messages import Execution as Execution
 from arbitrade.kraken._trading_messages import ExecutionsMessage as ExecutionsMessage
 from arbitrade.kraken._trading_messages import Fee as Fee
 from arbitrade.kraken._trading_messages import OrderAck as OrderAck
+from arbitrade.kraken._transport import Connection as Connection
+from arbitrade.kraken._transport import ReplayTransport as ReplayTransport
+from arbitrade.kraken._transport import Transport as Transport
+from arbitrade.kraken._transport import TrioWebsocketTransport as TrioWebsocketTransport
+from arbitrade.kraken._ws import Backoff as Backoff
+from arbitrade.kraken._ws import KrakenWsClient as KrakenWsClient
+from arbitrade.kraken._ws import WsStatistics as WsStatistics
 
 __all__ = [
     "AddOrder",
@@ -97,6 +104,7 @@ __all__ = [
     "ApiTier",
     "AssetInfo",
     "AssetPair",
+    "Backoff",
     "BatchAddAck",
     "BatchCancelAck",
     "BookBatch",
@@ -106,6 +114,7 @@ __all__ = [
     "CancelOrder",
     "CancelOrderAck",
     "Candle",
+    "Connection",
     "CostMinimumNotMet",
     "DeadlineElapsed",
     "DecodeError",
@@ -135,6 +144,7 @@ __all__ = [
     "KrakenServiceError",
     "KrakenTimeout",
     "KrakenTransportError",
+    "KrakenWsClient",
     "LimiterStatistics",
     "MarketCancelOnly",
     "MarketPostOnly",
@@ -149,6 +159,7 @@ __all__ = [
     "PermissionDenied",
     "Pong",
     "RateLimitExceeded",
+    "ReplayTransport",
     "RequestRejected",
     "RequestTimedOut",
     "RetryPolicy",
@@ -164,7 +175,10 @@ __all__ = [
     "TickerMessage",
     "Trade",
     "TradeMessage",
+    "Transport",
+    "TrioWebsocketTransport",
     "UnknownOrder",
+    "WsStatistics",
     "api_sign",
     "encode_request",
     "error_from_kraken",

@@ -242,9 +242,7 @@ class KrakenRestClient:
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    async def _public(
-        self, method: str, params: Mapping[str, str] | None = None
-    ) -> dict[str, Any]:
+    async def _public(self, method: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
         path = f"/0/public/{method}"
         attempt = 0
         while True:
@@ -257,9 +255,7 @@ class KrakenRestClient:
                     raise
                 await self._backoff(path, attempt, exc)
 
-    async def _private(
-        self, method: str, data: Mapping[str, str] | None = None
-    ) -> dict[str, Any]:
+    async def _private(self, method: str, data: Mapping[str, str] | None = None) -> dict[str, Any]:
         if not self._api_key or not self._api_secret:
             raise RuntimeError(f"{method} needs an API key and secret")
         path = f"/0/private/{method}"

@@ -1,0 +1,181 @@
+"""The seam between the WebSocket client and the network: frames in, frames out.
+
+A :class:`Transport` has one method, :meth:`~Transport.connect`, giving a
+:class:`Connection` (receive a raw text frame, send one, close). :class:`TrioWebsocketTransport`
+is the real one; :class:`ReplayTransport` plays recorded frames for tests and backtests. Every
+transport raises only our own :class:`~arbitrade.kraken.KrakenTransportError` subclasses,
+translated here from trio-websocket's and the OS's exceptions.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator, Iterable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol
+
+import orjson
+import trio
+import trio_websocket
+
+from arbitrade.kraken._errors import KrakenConnectError, KrakenConnectionClosed
+
+__all__ = ["Connection", "ReplayTransport", "Transport", "TrioWebsocketTransport"]
+
+
+class Connection(Protocol):
+    """One open WebSocket: a stream of raw text frames plus send."""
+
+    async def receive(self) -> str | bytes:
+        """The next frame. Raises KrakenConnectionClosed when the connection is gone."""
+        ...
+
+    async def send(self, frame: str | bytes) -> None:
+        """Send one frame. Raises KrakenConnectionClosed when the connection is gone."""
+        ...
+
+
+class Transport(Protocol):
+    """Opens connections; closing the context closes the connection."""
+
+    def connect(self, url: str) -> AbstractAsyncContextManager[Connection]:
+        """Open ``url``. Raises KrakenConnectError when that fails (nothing was sent)."""
+        ...
+
+
+class _TrioWebsocketConnection:
+    def __init__(self, socket: trio_websocket.WebSocketConnection, url: str) -> None:
+        self._socket = socket
+        self._url = url
+
+    async def receive(self) -> str | bytes:
+        try:
+            return await self._socket.get_message()
+        except trio_websocket.ConnectionClosed as exc:
+            raise KrakenConnectionClosed(self._url, f"closed: {exc.reason}") from exc
+
+    async def send(self, frame: str | bytes) -> None:
+        try:
+            await self._socket.send_message(frame)
+        except trio_websocket.ConnectionClosed as exc:
+            raise KrakenConnectionClosed(self._url, f"closed: {exc.reason}") from exc
+
+
+class TrioWebsocketTransport:
+    """The network, through trio-websocket (``ws://`` and ``wss://``)."""
+
+    def __init__(
+        self,
+        *,
+        connect_timeout: float = 10.0,
+        ssl_context: ssl.SSLContext | None = None,
+        max_message_size: int = 2**24,
+    ) -> None:
+        self._connect_timeout = connect_timeout
+        self._ssl_context = ssl_context
+        self._max_message_size = max_message_size
+
+    @asynccontextmanager
+    async def connect(self, url: str) -> AsyncIterator[Connection]:
+        """Open ``url``; the connection closes when the block exits.
+
+        Raises:
+            KrakenConnectError: the handshake failed or timed out (``from`` the cause).
+        """
+        entered = False
+        try:
+            async with trio_websocket.open_websocket_url(
+                url,
+                ssl_context=self._ssl_context,
+                connect_timeout=self._connect_timeout,
+                disconnect_timeout=1.0,
+                max_message_size=self._max_message_size,
+            ) as socket:
+                entered = True
+                yield _TrioWebsocketConnection(socket, url)
+        except (
+            trio_websocket.HandshakeError,
+            trio_websocket.ConnectionClosed,
+            OSError,
+            trio.TooSlowError,
+        ) as exc:
+            if not entered:
+                raise KrakenConnectError(url, f"could not connect: {exc!r}") from exc
+            raise KrakenConnectionClosed(url, f"closed: {exc!r}") from exc
+
+
+class _ReplayConnection:
+    def __init__(self, transport: ReplayTransport) -> None:
+        self._transport = transport
+
+    async def receive(self) -> str | bytes:
+        await trio.lowlevel.checkpoint()
+        if self._transport._replies:
+            return self._transport._replies.pop(0)
+        queue = self._transport._queue
+        if not queue:
+            if self._transport.close_at_end:
+                raise KrakenConnectionClosed("replay", "end of the recording")
+            await trio.sleep_forever()
+        return queue.pop(0)
+
+    async def send(self, frame: str | bytes) -> None:
+        await trio.lowlevel.checkpoint()
+        self._transport.sent.append(frame)
+        if self._transport.acknowledge:
+            self._transport._acknowledge(frame)
+
+
+class ReplayTransport:
+    """Plays ``frames`` in order on the first connection (later ones get what is left).
+
+    With ``acknowledge`` (the default) it answers what the client sends the way Kraken would,
+    ahead of the remaining frames: one successful ack per symbol of a ``subscribe`` or
+    ``unsubscribe``, and a ``pong`` per ``ping``; so the client's "send and wait for the
+    acknowledgement" works unchanged in backtests. Frames sent are kept in :attr:`sent`.
+    At the end of the frames the connection closes (``close_at_end``) or stays silent.
+    """
+
+    def __init__(
+        self,
+        frames: Iterable[str | bytes],
+        *,
+        acknowledge: bool = True,
+        close_at_end: bool = False,
+    ) -> None:
+        self._queue: list[str | bytes] = list(frames)
+        self._replies: list[bytes] = []
+        self.acknowledge = acknowledge
+        self.close_at_end = close_at_end
+        self.sent: list[str | bytes] = []
+        self.connections = 0
+
+    @asynccontextmanager
+    async def connect(self, url: str) -> AsyncIterator[Connection]:
+        """A connection to the recording (``url`` is ignored)."""
+        self.connections += 1
+        await trio.lowlevel.checkpoint()
+        yield _ReplayConnection(self)
+
+    def _acknowledge(self, frame: str | bytes) -> None:
+        try:
+            request = orjson.loads(frame)
+        except orjson.JSONDecodeError:
+            return
+        method = request.get("method")
+        req_id = request.get("req_id")
+        replies: list[bytes] = []
+        if method == "ping":
+            replies.append(orjson.dumps({"method": "pong", "req_id": req_id}))
+        elif method in ("subscribe", "unsubscribe"):
+            params = request.get("params") or {}
+            for symbol in params.get("symbol") or [None]:
+                result = {"channel": params.get("channel")}
+                if symbol is not None:
+                    result["symbol"] = symbol
+                replies.append(
+                    orjson.dumps(
+                        {"method": method, "req_id": req_id, "success": True, "result": result}
+                    )
+                )
+        self._replies.extend(replies)
