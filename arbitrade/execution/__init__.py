@@ -7,6 +7,9 @@ implement the seam; the actors wrap the cores. ``arbitrade.execution.testing`` h
 venue conformance suite.
 """
 
+from arbitrade.execution._actor import Executor as Executor
+from arbitrade.execution._actor import ExecutorTick as ExecutorTick
+from arbitrade.execution._actor import GetOpenOrders as GetOpenOrders
 from arbitrade.execution._errors import ExecutionError as ExecutionError
 from arbitrade.execution._errors import InvalidOrder as InvalidOrder
 from arbitrade.execution._errors import VenueError as VenueError
@@ -44,3 +47,11 @@ from arbitrade.execution._venue import Venue as Venue
 from arbitrade.execution._venue import VenueConnection as VenueConnection
 from arbitrade.execution._venue import VenueEvent as VenueEvent
 from arbitrade.execution._venue import split_symbol as split_symbol
+from arbitrade.execution._wiring import run_trading_io as run_trading_io
+from arbitrade.execution._wiring import trading_children as trading_children
+from arbitrade.execution._wiring import trading_supervisor as trading_supervisor
+from arbitrade.execution.portfolio import GetPortfolio as GetPortfolio
+from arbitrade.execution.portfolio import Portfolio as Portfolio
+from arbitrade.execution.portfolio import PortfolioBook as PortfolioBook
+from arbitrade.execution.portfolio import PortfolioTick as PortfolioTick
+from arbitrade.execution.portfolio import RefreshBalances as RefreshBalances

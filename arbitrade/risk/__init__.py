@@ -5,6 +5,8 @@ functions), which ``_gate`` (state, no clock) runs; the actor wraps the core. No
 imports a venue or the executor: modes stay out of the engines.
 """
 
+from arbitrade.risk._actor import GetRiskView as GetRiskView
+from arbitrade.risk._actor import RiskGate as RiskGate
 from arbitrade.risk._checks import CHECKS as CHECKS
 from arbitrade.risk._checks import CLOSE_CHECKS as CLOSE_CHECKS
 from arbitrade.risk._checks import Rejection as Rejection

@@ -1,0 +1,155 @@
+"""The Executor actor: runs the executor core against a venue and publishes what happens.
+
+Inputs (mailbox): ``RiskAccepted`` and ``CancelAllOrders`` from the risk gate; the venue's
+``ExecutionReport`` and ``VenueConnection`` events, ``BookTop`` and ``InstrumentsLoaded``
+(market data for unwinds; book tops are also shown to the venue, which is how the paper
+venue sees the market), ``ControlChanged`` (the kill switch), and ``ExecutorTick`` (the
+stuck-order watchdog). All are forwarded by :func:`~arbitrade.execution.run_trading_io`.
+Outputs on the bus: ``OrderUpdate`` (``TOPIC_ORDERS``), ``Fill`` (``TOPIC_FILLS``),
+``CycleFinished`` (``TOPIC_CYCLES``), ``AuditEvent`` (``TOPIC_AUDIT``).
+
+Venue commands are carried out before anything is published, so publishing (which may wait
+on a lossless subscriber) never delays an order. A ``VenueUnavailable`` from submit leaves the
+order pending until the reconnect's query; from a query, the order is asked about again on
+the next reconnect or watchdog round.
+
+On a crash the supervisor restarts the executor with no memory of open orders: reports for
+them are then logged as unknown and ignored (their fills still reach nobody). Keep the
+executor's restart intensity low and let the risk gate's open-cycle limit bound the damage.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Final
+
+import attrs
+import trio
+
+from actors import Actor
+from arbitrade.execution._errors import VenueUnavailable
+from arbitrade.execution._executor import Cancel, Effects, ExecutorCore, Query, Submit
+from arbitrade.execution._settings import ExecutionSettings
+from arbitrade.execution._venue import ExecutionReport, Venue, VenueConnection
+from arbitrade.messages import (
+    TOPIC_AUDIT,
+    TOPIC_CYCLES,
+    TOPIC_FILLS,
+    TOPIC_ORDERS,
+    AuditEvent,
+    BookTop,
+    ControlChanged,
+    CycleFinished,
+    Fill,
+    InstrumentsLoaded,
+    OrderUpdate,
+    RiskAccepted,
+)
+from arbitrade.risk import CancelAllOrders
+
+_TOPICS: Final = {
+    OrderUpdate: TOPIC_ORDERS,
+    Fill: TOPIC_FILLS,
+    CycleFinished: TOPIC_CYCLES,
+    AuditEvent: TOPIC_AUDIT,
+}
+_ON: Final = frozenset({"on", "true", "1", "yes", "engaged"})
+
+
+@attrs.frozen
+class ExecutorTick:
+    """Time for the stuck-order watchdog."""
+
+
+@attrs.frozen
+class GetOpenOrders:
+    """Ask the executor for the ``OrderUpdate`` of every order not yet terminal."""
+
+
+class Executor(Actor[Any]):
+    """The executor; see the module docstring.
+
+    Args:
+        settings: execution settings.
+        venue: where orders go (already running: start it before the actor tree).
+        wall_clock: Unix time source, read once at start (audit rows' ``at_wall``).
+    """
+
+    def __init__(
+        self,
+        settings: ExecutionSettings,
+        venue: Venue,
+        *,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.venue = venue
+        self._wall_clock = wall_clock
+        self._wall_offset = 0.0
+        self.core = ExecutorCore(settings, to_wall=lambda now: now + self._wall_offset)
+
+    async def on_start(self) -> None:
+        self._wall_offset = self._wall_clock() - trio.current_time()
+        self.context.log.info("executor.started", venue=self.venue.name)
+
+    async def receive(self, message: Any) -> object:
+        core = self.core
+        now = trio.current_time()
+        if isinstance(message, BookTop):
+            core.on_book(message)
+            self.venue.observe_book(message)
+        elif isinstance(message, RiskAccepted):
+            await self._carry_out(core.start_cycle(message.opportunity, now))
+        elif isinstance(message, ExecutionReport):
+            await self._carry_out(core.on_report(message, now))
+        elif isinstance(message, VenueConnection):
+            self.context.log.warning(
+                "executor.venue_connection", connected=message.connected, reason=message.reason
+            )
+            await self._carry_out(core.on_connection(message, now))
+        elif isinstance(message, ExecutorTick):
+            await self._carry_out(core.on_tick(now))
+        elif isinstance(message, CancelAllOrders):
+            self.context.log.warning("executor.cancel_all", reason=message.reason)
+            await self._carry_out(core.cancel_all(message.reason, now))
+        elif isinstance(message, ControlChanged):
+            if message.setting == "kill_switch":
+                core.set_halted(message.value.strip().lower() in _ON)
+        elif isinstance(message, InstrumentsLoaded):
+            core.on_instruments(message.instruments)
+        elif isinstance(message, GetOpenOrders):
+            return tuple(order.update(now) for order in core.open_orders())
+        else:
+            self.context.log.warning("executor.unexpected_message", type=type(message).__name__)
+        return None
+
+    async def _carry_out(self, effects: Effects) -> None:
+        """Venue commands first (in order), then the events, each on its topic."""
+        venue, core = self.venue, self.core
+        # a query's answer may add commands (a resubmission): the loop picks them up too
+        for command in effects.commands:
+            if isinstance(command, Submit):
+                cl_ord_id = command.order.cl_ord_id
+                try:
+                    await venue.submit(command.order)
+                except VenueUnavailable:
+                    effects.extend(core.on_submit_failed(cl_ord_id, trio.current_time()))
+                else:
+                    core.on_submitted(cl_ord_id)
+            elif isinstance(command, Cancel):
+                try:
+                    await venue.cancel(command.cl_ord_id)
+                except VenueUnavailable:
+                    self.context.log.warning(
+                        "executor.cancel_not_sent", cl_ord_id=command.cl_ord_id
+                    )
+            elif isinstance(command, Query):
+                try:
+                    report = await venue.query(command.cl_ord_id)
+                except VenueUnavailable:
+                    self.context.log.warning("executor.query_failed", cl_ord_id=command.cl_ord_id)
+                    continue
+                effects.extend(core.on_query_result(command.cl_ord_id, report, trio.current_time()))
+        publish = self.context.bus.publish
+        for event in effects.events:
+            await publish(_TOPICS[type(event)], event)

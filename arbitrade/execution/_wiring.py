@@ -1,0 +1,182 @@
+"""Wiring the trading half into the app: one supervisor of three actors and their inputs.
+
+::
+
+    venue = PaperVenue(taker_fee_rate=execution.taker_fee_rate, latency=...,
+                       balances=parse_balances(execution.paper_balances))
+    await nursery.start(venue.run)                      # before the tree: orders need it
+    tree = SupervisorSpec("root", [..., trading_supervisor(risk, execution, venue), ...])
+    system = await nursery.start(run_system, tree)
+    await nursery.start(run_trading_io, system.bus, system.registry.lookup, venue,
+                        execution, "root/trading")
+
+Start order executor, portfolio, risk gate (the gate finds the executor by name); stop order
+is the reverse, so the gate stops taking opportunities before the executor goes. The
+supervisor restarts rest-for-one: an executor crash (open orders forgotten) restarts the
+portfolio and the gate too, so no reservation outlives the orders it stood for.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Final
+
+import trio
+
+from actors import (
+    ActorStopped,
+    Bus,
+    ChildSpec,
+    Intensity,
+    Lossless,
+    LossyLatest,
+    Mailbox,
+    Ref,
+    Strategy,
+    Subscription,
+    SupervisorSpec,
+)
+from arbitrade.execution._actor import Executor, ExecutorTick
+from arbitrade.execution._settings import ExecutionSettings
+from arbitrade.execution._venue import Venue, VenueEvent
+from arbitrade.execution.portfolio import Portfolio, PortfolioTick, RefreshBalances
+from arbitrade.messages import (
+    TOPIC_BOOK_TOP,
+    TOPIC_CONTROL,
+    TOPIC_CYCLES,
+    TOPIC_FILLS,
+    TOPIC_INSTRUMENTS,
+    TOPIC_OPPORTUNITIES,
+    TOPIC_ORDERS,
+    TOPIC_PORTFOLIO,
+)
+from arbitrade.risk import RiskGate, RiskSettings
+
+EXECUTOR: Final = "executor"
+PORTFOLIO: Final = "portfolio"
+RISK_GATE: Final = "risk_gate"
+
+RISK_GATE_INPUTS: Final = (
+    TOPIC_OPPORTUNITIES,
+    TOPIC_ORDERS,
+    TOPIC_CYCLES,
+    TOPIC_PORTFOLIO,
+    TOPIC_CONTROL,
+)
+EXECUTOR_INPUTS: Final = (TOPIC_INSTRUMENTS, TOPIC_CONTROL)
+PORTFOLIO_INPUTS: Final = (TOPIC_FILLS, TOPIC_CYCLES)
+
+
+def trading_children(
+    risk: RiskSettings,
+    execution: ExecutionSettings,
+    venue: Venue,
+    *,
+    wall_clock: Callable[[], float] = time.time,
+) -> list[ChildSpec]:
+    """Child specs of the executor, the portfolio and the risk gate, in start order."""
+    return [
+        ChildSpec(
+            EXECUTOR,
+            factory=Executor,
+            args=(execution, venue),
+            kwargs={"wall_clock": wall_clock},
+            mailbox=Mailbox(capacity=10_000),
+        ),
+        ChildSpec(
+            PORTFOLIO,
+            factory=Portfolio,
+            args=(execution.home_asset,),
+            kwargs={"balance_source": venue.balances, "wall_clock": wall_clock},
+        ),
+        ChildSpec(
+            RISK_GATE,
+            factory=RiskGate,
+            args=(risk,),
+            kwargs={"executor": EXECUTOR, "wall_clock": wall_clock},
+            mailbox=Mailbox(capacity=10_000),
+        ),
+    ]
+
+
+def trading_supervisor(
+    risk: RiskSettings,
+    execution: ExecutionSettings,
+    venue: Venue,
+    *,
+    name: str = "trading",
+    wall_clock: Callable[[], float] = time.time,
+) -> SupervisorSpec:
+    """The three trading actors under one rest-for-one supervisor."""
+    return SupervisorSpec(
+        name,
+        trading_children(risk, execution, venue, wall_clock=wall_clock),
+        strategy=Strategy.REST_FOR_ONE,
+        intensity=Intensity(max_restarts=3, within=60.0),
+    )
+
+
+async def _pump(subscription: Subscription, ref: Ref[Any]) -> None:
+    with subscription:
+        try:
+            async for message in subscription:
+                await ref.send(message)
+        except ActorStopped:
+            return
+
+
+async def _pump_venue(events: trio.MemoryReceiveChannel[VenueEvent], ref: Ref[Any]) -> None:
+    try:
+        async for event in events:
+            await ref.send(event)
+    except ActorStopped:
+        return
+
+
+async def _every(interval: float, ref: Ref[Any], message: object) -> None:
+    while True:
+        await trio.sleep(interval)
+        try:
+            ref.send_nowait(message)
+        except ActorStopped:
+            return
+        except trio.WouldBlock:  # MailboxFull: the actor is busy; skip this beat
+            continue
+
+
+async def run_trading_io(
+    bus: Bus,
+    lookup: Callable[[str], Ref[Any]],
+    venue: Venue,
+    execution: ExecutionSettings,
+    prefix: str,
+    *,
+    book_capacity: int = 1000,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Forward the trading actors' inputs until cancelled.
+
+    Bus topics go losslessly to the gate and the portfolio; book tops go lossy-latest to the
+    executor (only the newest top of a pair matters there); the venue's events go to the
+    executor; timers send the executor's watchdog ticks and the portfolio's snapshot and
+    balance refresh beats. ``prefix`` is the trading supervisor's path (``root/trading``).
+    Reports started once every subscription exists: nothing published after is missed.
+    """
+    executor = lookup(f"{prefix}/{EXECUTOR}")
+    portfolio = lookup(f"{prefix}/{PORTFOLIO}")
+    gate = lookup(f"{prefix}/{RISK_GATE}")
+    routes: list[tuple[Subscription, Ref[Any]]] = [
+        (bus.subscribe(TOPIC_BOOK_TOP, LossyLatest(book_capacity)), executor),
+    ]
+    routes += [(bus.subscribe(topic, Lossless()), executor) for topic in EXECUTOR_INPUTS]
+    routes += [(bus.subscribe(topic, Lossless()), gate) for topic in RISK_GATE_INPUTS]
+    routes += [(bus.subscribe(topic, Lossless()), portfolio) for topic in PORTFOLIO_INPUTS]
+    async with trio.open_nursery() as nursery:
+        for subscription, ref in routes:
+            nursery.start_soon(_pump, subscription, ref)
+        nursery.start_soon(_pump_venue, venue.events, executor)
+        nursery.start_soon(_every, execution.watchdog_interval_seconds, executor, ExecutorTick())
+        nursery.start_soon(_every, execution.snapshot_interval_seconds, portfolio, PortfolioTick())
+        nursery.start_soon(_every, execution.balance_refresh_seconds, portfolio, RefreshBalances())
+        task_status.started()

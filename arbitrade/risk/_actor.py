@@ -1,0 +1,132 @@
+"""The RiskGate actor: the only way from an opportunity to the executor.
+
+Inputs (forward them into its mailbox; see ``arbitrade.execution.forward_trading_inputs``):
+``Opportunity`` and stat-arb ``ClosePosition`` (``TOPIC_OPPORTUNITIES``), ``OrderUpdate``
+(``TOPIC_ORDERS``), ``CycleFinished`` (``TOPIC_CYCLES``), ``PortfolioSnapshot``
+(``TOPIC_PORTFOLIO``) and ``ControlChanged`` (``TOPIC_CONTROL``). Outputs: ``RiskAccepted``
+sent to the executor (found by name when first needed) and published with ``RiskRejected`` on
+``TOPIC_RISK_DECISIONS``; one ``AuditEvent`` per decision and control change on
+``TOPIC_AUDIT``; a ``ControlChanged`` on ``TOPIC_CONTROL`` when the gate itself trips the kill
+switch; ``CancelAllOrders`` to the executor when the kill switch asks for it.
+
+On a crash the supervisor restarts the gate with fresh state: the kill switch comes back as
+configured, reservations and counters empty, until the next portfolio snapshot arrives
+(nothing is accepted before it, for want of balances).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import trio
+
+from actors import Actor, Ref
+from arbitrade.messages import (
+    TOPIC_AUDIT,
+    TOPIC_CONTROL,
+    TOPIC_RISK_DECISIONS,
+    ControlChanged,
+    CycleFinished,
+    Opportunity,
+    OrderUpdate,
+    PortfolioSnapshot,
+    RiskAccepted,
+)
+from arbitrade.risk._gate import ACTOR_NAME, ControlOutcome, RiskGateCore
+from arbitrade.risk._settings import RiskSettings
+from arbitrade.strategy._stat_messages import ClosePosition
+
+
+@attrs.frozen
+class GetRiskView:
+    """Ask the gate for the :class:`RiskView` it would decide with now (dashboards, tests)."""
+
+
+class RiskGate(Actor[Any]):
+    """Risk decisions as an actor; see the module docstring.
+
+    Args:
+        settings: the limits.
+        executor: name (sibling) or path of the executor actor.
+        wall_clock: Unix time source, read once at start to anchor Trio time to the calendar
+            (the daily loss limit's UTC day).
+    """
+
+    def __init__(
+        self,
+        settings: RiskSettings,
+        *,
+        executor: str = "executor",
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.core = RiskGateCore(settings)
+        self._executor_name = executor
+        self._executor: Ref[Any] | None = None
+        self._wall_clock = wall_clock
+        self._wall_offset = 0.0
+
+    async def on_start(self) -> None:
+        self._wall_offset = self._wall_clock() - trio.current_time()
+        self.context.log.info("risk_gate.started", kill_switch=self.core.kill_switch)
+
+    def _executor_ref(self) -> Ref[Any]:
+        if self._executor is None:
+            self._executor = self.context.lookup(self._executor_name)
+        return self._executor
+
+    async def receive(self, message: Any) -> object:
+        now = trio.current_time()
+        wall = now + self._wall_offset
+        if isinstance(message, Opportunity):
+            await self._decide(message, now, wall, closing=False)
+        elif isinstance(message, ClosePosition):
+            await self._decide(message.opportunity, now, wall, closing=True)
+        elif isinstance(message, OrderUpdate):
+            self.core.on_order_update(message, now)
+        elif isinstance(message, CycleFinished):
+            await self._obey(self.core.on_cycle_finished(message, now, wall))
+        elif isinstance(message, PortfolioSnapshot):
+            self.core.on_portfolio(message)
+        elif isinstance(message, ControlChanged):
+            if not message.who.startswith(f"{ACTOR_NAME}:"):  # not our own echo
+                await self._obey(self.core.apply_control(message, now, wall))
+        elif isinstance(message, GetRiskView):
+            return self.core.view(now, wall)
+        else:
+            self.context.log.warning("risk_gate.unexpected_message", type=type(message).__name__)
+        return None
+
+    async def _decide(
+        self, opportunity: Opportunity, now: float, wall: float, *, closing: bool
+    ) -> None:
+        decision = self.core.decide(opportunity, now, wall, closing=closing)
+        verdict = decision.verdict
+        if isinstance(verdict, RiskAccepted):
+            await self._executor_ref().send(verdict)  # first: the hot path
+            self.context.log.info("risk.accepted", opportunity_id=opportunity.id)
+        else:
+            self.context.log.info(
+                "risk.rejected", opportunity_id=opportunity.id, reason=verdict.reason
+            )
+        bus = self.context.bus
+        await bus.publish(TOPIC_RISK_DECISIONS, verdict)
+        await bus.publish(TOPIC_AUDIT, decision.audit)
+
+    async def _obey(self, outcome: ControlOutcome) -> None:
+        if outcome.cancel is not None:
+            await self._executor_ref().send(outcome.cancel)
+        bus = self.context.bus
+        if outcome.echo is not None:
+            self.context.log.warning(
+                "risk.control_changed",
+                setting=outcome.echo.setting,
+                value=outcome.echo.value,
+                who=outcome.echo.who,
+            )
+            await bus.publish(TOPIC_CONTROL, outcome.echo)
+        if outcome.audit is not None:
+            await bus.publish(TOPIC_AUDIT, outcome.audit)
+
