@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -70,6 +71,15 @@ def screen_statistics(
     return ScreenStatistics(p_value, observations, observations * spacing)
 
 
+def request_statistics(request: ScreenRequest) -> ScreenStatistics:
+    """:func:`screen_statistics` of a request's window."""
+    return screen_statistics(
+        np.asarray(request.log_y, dtype=np.float64),
+        np.asarray(request.log_x, dtype=np.float64),
+        np.asarray(request.times, dtype=np.float64),
+    )
+
+
 def screen_pair(
     request: ScreenRequest,
     *,
@@ -77,13 +87,10 @@ def screen_pair(
     min_half_life_seconds: float,
     max_half_life_seconds: float,
     at: float,
+    statistics: Callable[[ScreenRequest], ScreenStatistics] = request_statistics,
 ) -> ScreenResult:
     """Screen one request: passed when ``p < max_p_value`` and the half-life is in range."""
-    stats = screen_statistics(
-        np.asarray(request.log_y, dtype=np.float64),
-        np.asarray(request.log_x, dtype=np.float64),
-        np.asarray(request.times, dtype=np.float64),
-    )
+    stats = statistics(request)
     passed = (
         stats.p_value < max_p_value
         and min_half_life_seconds <= stats.half_life_seconds <= max_half_life_seconds
@@ -108,17 +115,30 @@ class StatArbScreener(Actor[ScreenJob]):
     """
 
     def __init__(
-        self, *, max_p_value: float, min_half_life_seconds: float, max_half_life_seconds: float
+        self,
+        *,
+        max_p_value: float,
+        min_half_life_seconds: float,
+        max_half_life_seconds: float,
+        statistics: Callable[[ScreenRequest], ScreenStatistics] = request_statistics,
     ) -> None:
+        """``statistics`` is the blocking computation (a seam for tests: statsmodels takes
+        seconds to import)."""
         self._bounds = (max_p_value, min_half_life_seconds, max_half_life_seconds)
+        self._statistics = statistics
 
     @classmethod
-    def from_settings(cls, settings: StatArbSettings) -> StatArbScreener:
+    def from_settings(
+        cls,
+        settings: StatArbSettings,
+        statistics: Callable[[ScreenRequest], ScreenStatistics] = request_statistics,
+    ) -> StatArbScreener:
         """A screener with the bounds of ``settings``."""
         return cls(
             max_p_value=settings.screen_max_pvalue,
             min_half_life_seconds=settings.screen_min_half_life_seconds,
             max_half_life_seconds=settings.screen_max_half_life_seconds,
+            statistics=statistics,
         )
 
     async def receive(self, message: ScreenJob) -> object:
@@ -132,6 +152,7 @@ class StatArbScreener(Actor[ScreenJob]):
                 min_half_life_seconds=low,
                 max_half_life_seconds=high,
                 at=0.0,
+                statistics=self._statistics,
             )
         )
         result = attrs.evolve(screened, at=trio.current_time())

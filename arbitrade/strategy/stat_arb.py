@@ -73,8 +73,11 @@ from arbitrade.strategy._stat_pair import Intent as Intent
 from arbitrade.strategy._stat_pair import PairModel as PairModel
 from arbitrade.strategy._stat_pair import PositionState as PositionState
 from arbitrade.strategy._stat_screen import ScreenJob as ScreenJob
+from arbitrade.strategy._stat_screen import ScreenStatistics as ScreenStatistics
 from arbitrade.strategy._stat_screen import StatArbScreener as StatArbScreener
+from arbitrade.strategy._stat_screen import half_life as half_life
 from arbitrade.strategy._stat_screen import screen_pair as screen_pair
+from arbitrade.strategy._stat_screen import screen_statistics as screen_statistics
 from arbitrade.strategy._stat_settings import HedgeMethod as HedgeMethod
 from arbitrade.strategy._stat_settings import ModeSwitchPolicy as ModeSwitchPolicy
 from arbitrade.strategy._stat_settings import PairSpec as PairSpec
