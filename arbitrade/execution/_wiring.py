@@ -19,7 +19,8 @@ portfolio and the gate too, so no reservation outlives the orders it stood for.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any, Final
 
 import trio
@@ -73,9 +74,14 @@ def trading_children(
     execution: ExecutionSettings,
     venue: Venue,
     *,
+    initial_balances: Mapping[str, Decimal] | None = None,
     wall_clock: Callable[[], float] = time.time,
 ) -> list[ChildSpec]:
-    """Child specs of the executor, the portfolio and the risk gate, in start order."""
+    """Child specs of the executor, the portfolio and the risk gate, in start order.
+
+    The portfolio reads its balances from ``venue.balances`` and falls back on
+    ``initial_balances`` when the venue keeps none (a scripted venue).
+    """
     return [
         ChildSpec(
             EXECUTOR,
@@ -88,7 +94,11 @@ def trading_children(
             PORTFOLIO,
             factory=Portfolio,
             args=(execution.home_asset,),
-            kwargs={"balance_source": venue.balances, "wall_clock": wall_clock},
+            kwargs={
+                "balance_source": venue.balances,
+                "initial_balances": initial_balances,
+                "wall_clock": wall_clock,
+            },
         ),
         ChildSpec(
             RISK_GATE,
@@ -106,12 +116,15 @@ def trading_supervisor(
     venue: Venue,
     *,
     name: str = "trading",
+    initial_balances: Mapping[str, Decimal] | None = None,
     wall_clock: Callable[[], float] = time.time,
 ) -> SupervisorSpec:
     """The three trading actors under one rest-for-one supervisor."""
     return SupervisorSpec(
         name,
-        trading_children(risk, execution, venue, wall_clock=wall_clock),
+        trading_children(
+            risk, execution, venue, initial_balances=initial_balances, wall_clock=wall_clock
+        ),
         strategy=Strategy.REST_FOR_ONE,
         intensity=Intensity(max_restarts=3, within=60.0),
     )
@@ -161,7 +174,8 @@ async def run_trading_io(
     executor (only the newest top of a pair matters there); the venue's events go to the
     executor; timers send the executor's watchdog ticks and the portfolio's snapshot and
     balance refresh beats. ``prefix`` is the trading supervisor's path (``root/trading``).
-    Reports started once every subscription exists: nothing published after is missed.
+    Reports started once every subscription exists (nothing published after is missed) and
+    a first portfolio snapshot has been asked for, so the gate has balances at once.
     """
     executor = lookup(f"{prefix}/{EXECUTOR}")
     portfolio = lookup(f"{prefix}/{PORTFOLIO}")
@@ -179,4 +193,6 @@ async def run_trading_io(
         nursery.start_soon(_every, execution.watchdog_interval_seconds, executor, ExecutorTick())
         nursery.start_soon(_every, execution.snapshot_interval_seconds, portfolio, PortfolioTick())
         nursery.start_soon(_every, execution.balance_refresh_seconds, portfolio, RefreshBalances())
+        # the portfolio's start-up snapshot went out before these routes existed
+        await portfolio.send(PortfolioTick())
         task_status.started()
