@@ -141,7 +141,7 @@ class StatArb(Actor[Any]):
         id_prefix: str | None = None,
     ) -> None:
         self.settings = settings
-        self.mode = mode
+        self.mode = StrategyMode(mode)
         self._instruments = dict(instruments) if instruments is not None else None
         self._screener_name = screener
         self._screener: Ref[Any] | None = None
@@ -253,7 +253,7 @@ class StatArb(Actor[Any]):
             self.context.log.warning("stat_arb.unknown_mode", value=change.value)
             return
         was_active, previous = self.active, self.mode
-        self.mode = mode
+        self.mode = StrategyMode(mode)
         if was_active == self.active:
             return
         policy = self.settings.mode_switch_policy
