@@ -84,8 +84,9 @@ _CREATE_LEDGER = """CREATE TABLE IF NOT EXISTS schema_migrations (
 def schema_version(connection: duckdb.DuckDBPyConnection) -> int:
     """The highest migration applied to the database (0 for a new file)."""
     connection.execute(_CREATE_LEDGER)
-    row = connection.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
-    return int(row[0]) if row else 0
+    # fetchall, not fetchone: DuckDB 2 refuses further work while a result is unfinished.
+    rows = connection.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchall()
+    return int(rows[0][0])
 
 
 def migrate(

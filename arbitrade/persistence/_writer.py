@@ -91,15 +91,21 @@ class DuckDBWriter:
         """Connect and run pending migrations (see :func:`open_database` for errors)."""
         if self._connection is None:
             self._connection = open_database(self.path)
+            self._warm_up()
             log.info("persistence.writer.opened", path=self.path)
+
+    def _warm_up(self) -> None:
+        # DuckDB imports pandas (seconds, holding the GIL) the first time it scans an Arrow
+        # table; pay that at start-up rather than in the middle of trading.
+        self.connection.from_arrow(pa.table({"x": pa.array([], pa.int64())})).fetchall()
 
     def is_committed(self, sink_id: str, sequence: int) -> bool:
         """True when the batch ``(sink_id, sequence)`` is in ``sink_batches``."""
         found = self.connection.execute(
             "SELECT 1 FROM sink_batches WHERE sink_id = ? AND sequence = ? LIMIT 1",
             [sink_id, sequence],
-        ).fetchone()
-        return found is not None
+        ).fetchall()
+        return bool(found)
 
     def write(self, batch: Batch) -> BatchCommitted:
         """Commit every row of ``batch`` and its ``sink_batches`` row in one transaction.

@@ -55,10 +55,9 @@ class TestMigrate:
             connection.execute("INSERT INTO cycles VALUES ('c', 'completed', 'USD', 1.5, 0, 1.0)")
         with duckdb.connect(str(path)) as connection:
             assert migrate(connection) == ()
-            assert connection.execute("SELECT count(*) FROM schema_migrations").fetchone() == (
-                len(MIGRATIONS),
-            )
-            assert connection.execute("SELECT count(*) FROM cycles").fetchone() == (1,)
+            versions = connection.execute("SELECT count(*) FROM schema_migrations").fetchall()
+            assert versions == [(len(MIGRATIONS),)]
+            assert connection.execute("SELECT count(*) FROM cycles").fetchall() == [(1,)]
 
     def test_migrate_when_a_new_version_appears_applies_only_it(self) -> None:
         """A later migration runs on a database at the previous version."""
