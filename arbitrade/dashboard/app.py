@@ -62,7 +62,11 @@ class AppState:
     strategy_modes: tuple[StrategyMode, ...] = DEFAULT_STRATEGY_MODES
     """Modes the strategy control offers (add ``STAT_ARB``/``BOTH`` when stat-arb exists)."""
     metrics: DashboardMetrics | None = None
-    """Made by :func:`create_app` when not given."""
+    """Made from ``model``, ``bus`` and ``registry`` when not given."""
+
+    def __attrs_post_init__(self) -> None:
+        if self.metrics is None:
+            self.metrics = DashboardMetrics(self.model, bus=self.bus, registry=self.registry)
 
 
 def create_app(state: AppState) -> QuartTrio:
@@ -81,8 +85,6 @@ def create_app(state: AppState) -> QuartTrio:
     )
     # Sessions last as long as the process: a restart signs every operator out.
     app.secret_key = secrets.token_bytes(32)
-    if state.metrics is None:
-        state.metrics = DashboardMetrics(state.model, bus=state.bus, registry=state.registry)
     register_filters(app)
 
     @app.context_processor
