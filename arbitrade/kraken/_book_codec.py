@@ -45,6 +45,8 @@ class _Slow(Exception):
 
 
 def _fast_levels(raw: Any, price_scale: float, qty_scale: float) -> tuple[Level, ...]:
+    if raw.__class__ is not list:
+        raise _Slow
     out: list[Level] = []
     append = out.append
     for level in raw:
