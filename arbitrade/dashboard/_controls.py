@@ -54,6 +54,7 @@ log = structlog.get_logger(__name__)
 _OPERATOR_NAME = re.compile(r"^[A-Za-z0-9 ._@-]{1,40}$")
 _TRUE = {"true", "on", "1", "yes"}
 _FALSE = {"false", "off", "0", "no"}
+_CHALLENGE = 'Bearer realm="arbitrade"'
 _REFUSAL_STATUS = {Refusal.DISABLED: 403, Refusal.UNAUTHORISED: 401, Refusal.BAD_CSRF: 403}
 
 
@@ -122,14 +123,15 @@ def register_controls(app: Quart, state: AppState) -> None:
             limits=limits,
             modes=state.strategy_modes,
         )
-        headers = {"WWW-Authenticate": 'Bearer realm="arbitrade"'} if status == 401 else {}
+        headers = {"WWW-Authenticate": _CHALLENGE} if status == 401 else {}
         return html, status, headers
 
     async def refused(refusal: Refusal, api: bool) -> Any:
         status = _REFUSAL_STATUS[refusal]
         log.warning("dashboard.control_refused", reason=refusal.name.lower(), path=request.path)
         if api:
-            return {"ok": False, "error": refusal.value}, status
+            headers = {"WWW-Authenticate": _CHALLENGE} if status == 401 else {}
+            return {"ok": False, "error": refusal.value}, status, headers
         return await controls_page(status, message=refusal.value)
 
     async def invalid(verdict_who: str, field: str, message: str, **extra: Any) -> Any:
