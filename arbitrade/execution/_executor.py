@@ -20,7 +20,8 @@ each non-home asset is computed from the fills; each leftover is planned by
 :func:`~arbitrade.execution._unwind.plan_unwind` and either sent as an IOC order (round after
 round, up to ``unwind_attempts``) or held with an ``execution.unwind_held`` alert. The cycle
 finishes with ``completed``, ``rejected`` (nothing traded), ``broken_unwound`` or
-``broken_held``; its PnL is the net home flow of all its fills (held leftovers excluded).
+``broken_held``; its PnL is every asset's net flow over all its fills valued at the prices
+the cycle traded at (home flows as they are; see ``ExecutorCore._pnl``).
 
 Disconnects: an order whose submit failed, or that was live when the venue disconnected, is
 queried when the venue reconnects. Only an order the venue never received is resubmitted,
@@ -393,6 +394,27 @@ class ExecutorCore:
                 references[asset] = cost / qty
         return references
 
+    @classmethod
+    def _pnl(cls, cycle: Cycle) -> Decimal:
+        """Every asset's net flow valued in home at the prices the cycle traded at.
+
+        Fees in any asset count; inventory the cycle leaves behind (dust, a held leftover,
+        a stat-arb position) is valued at its reference price, so only what was truly paid
+        (fees, spread, unwind slippage) or gained shows as realised. An asset without a
+        reference price counts as nothing.
+        """
+        home = cycle.opportunity.home
+        references = cls._reference_prices(cycle)
+        pnl = Decimal(0)
+        for asset, amount in fill_flows(cycle.fills()).items():
+            if asset == home:
+                pnl += amount
+            elif asset in references:
+                pnl += amount * references[asset]
+            else:
+                log.warning("executor.unvalued_leftover", cycle_id=cycle.id, asset=asset)
+        return pnl
+
     @staticmethod
     def _broken_outcome(cycle: Cycle) -> str:
         alerting = [reason for reason in cycle.held.values() if reason is not HoldReason.DUST]
@@ -401,8 +423,7 @@ class ExecutorCore:
     def _finish(self, cycle: Cycle, outcome: str, now: float) -> Effects:
         cycle.finished = True
         home = cycle.opportunity.home
-        flows = fill_flows(cycle.fills())
-        pnl = flows.get(home, Decimal(0))
+        pnl = self._pnl(cycle)
         unwind_cost = self._unwind_cost(cycle)
         finished = CycleFinished(
             cycle_id=cycle.id,

@@ -148,11 +148,16 @@ class ScriptedVenue:
             self._running = False
 
     # --- what the test controls ------------------------------------------------------------
-    def emit(self, report: ExecutionReport) -> None:
-        """Push a report as if the market produced it (it becomes the order's last state)."""
+    def emit(self, report: ExecutionReport, *, deliver: bool = True) -> None:
+        """Push a report as if the market produced it (it becomes the order's last state).
+
+        ``deliver=False`` changes the order's state at the venue but loses the report on the
+        way (a disconnect): only a query will tell.
+        """
         if report.reason != DUPLICATE_REASON:
             self._last[report.cl_ord_id] = report
-        self._send.send_nowait(report)
+        if deliver:
+            self._send.send_nowait(report)
 
     def disconnect(self, reason: str = "scripted drop") -> None:
         """Drop the connection: submits fail with VenueUnavailable until reconnect."""

@@ -129,4 +129,3 @@ class RiskGate(Actor[Any]):
             await bus.publish(TOPIC_CONTROL, outcome.echo)
         if outcome.audit is not None:
             await bus.publish(TOPIC_AUDIT, outcome.audit)
-

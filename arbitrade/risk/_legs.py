@@ -49,17 +49,29 @@ def spend_by_asset(opportunity: Opportunity, fee_rate: Decimal) -> dict[str, Dec
 def net_home_profit(opportunity: Opportunity, fee_rate: Decimal) -> tuple[Decimal, Decimal]:
     """(profit, profit in bps of the home amount spent) if every leg fills at its price.
 
-    Only home-asset flows count: a residue left in an intermediate asset by rounding is worth
-    nothing here, which errs on the safe side. A cycle that spends no home asset has 0 bps.
+    Every asset's net flow counts, valued in home at the cycle's own prices (see
+    :func:`implied_home_values`): a fee charged in an intermediate asset (the BTC fee of an
+    ETH/BTC leg) is a cost like any other. An asset the walk cannot value counts as nothing
+    when received and makes the profit -infinity when spent. A cycle that spends no home
+    asset has 0 bps.
     """
-    spent = received = Decimal(0)
+    values = implied_home_values(opportunity)
+    flows: dict[str, Decimal] = defaultdict(Decimal)
+    spent = Decimal(0)
     for leg in opportunity.legs:
         flow = leg_flow(leg, fee_rate)
+        flows[flow.from_asset] -= flow.spend
+        flows[flow.to_asset] += flow.receive
         if flow.from_asset == opportunity.home:
             spent += flow.spend
-        if flow.to_asset == opportunity.home:
-            received += flow.receive
-    profit = received - spent
+    profit = Decimal(0)
+    for asset, amount in flows.items():
+        value = values.get(asset)
+        if value is None:
+            if amount < 0:
+                return Decimal("-Infinity"), Decimal("-Infinity")
+            continue
+        profit += amount * value
     bps = profit / spent * _BPS if spent > 0 else Decimal(0)
     return profit, bps
 

@@ -132,7 +132,8 @@ class TestCompletion:
         effects = run(executor, [fill_report(s) for s in legs])
         (finished,) = of_type(effects, CycleFinished)
         assert finished.outcome == "completed"
-        assert finished.pnl == D("520") * (1 - FEE) - D("500") * (1 + FEE)
+        btc_fee_in_usd = D("0.2") * D("0.05") * FEE * D(50000)  # ETH/BTC fee, paid in BTC
+        assert finished.pnl == D("520") * (1 - FEE) - D("500") * (1 + FEE) - btc_fee_in_usd
         assert len(of_type(effects, Fill)) == 3
 
     def test_cycle_when_every_leg_rejected_finishes_rejected_with_zero_pnl(self) -> None:

@@ -52,7 +52,7 @@ class TestDecide:
         assert decision.audit.subject == "opp-1"
         detail = json.loads(decision.audit.detail)
         assert detail["reason"] == "accepted"
-        assert D(detail["recomputed_profit"]) == D("15.92")
+        assert D(detail["recomputed_profit"]) == D("13.92")
         assert D(detail["reserved"]["USD"]) == D(502)
 
     def test_decide_when_rejected_reports_reason_in_verdict_and_audit(self) -> None:

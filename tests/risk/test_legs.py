@@ -44,11 +44,17 @@ class TestLegFlow:
 
 
 class TestCycleFigures:
-    def test_profit_when_triangle_counts_only_home_flows(self) -> None:
-        """Profit is home received less home spent, fees included."""
+    def test_profit_when_triangle_values_every_asset_in_home(self) -> None:
+        """Home flow 15.92 less the ETH/BTC leg's fee, 0.00004 BTC worth 2 USD."""
         profit, bps = net_home_profit(make_opportunity(), FEE)
-        assert profit == D("15.920")
-        assert round(bps, 2) == D("317.13")
+        assert profit == D("13.92")
+        assert round(bps, 2) == D("277.29")
+
+    def test_profit_when_unvalued_asset_spent_is_minus_infinity(self) -> None:
+        """Spending what cannot be valued can never pass a profit check."""
+        legs = (Leg("DOGE/EUR", Side.SELL, D(1), D(1), "DOGE", "EUR"),)
+        profit, _ = net_home_profit(make_opportunity(legs=legs, book_ages=(0,)), FEE)
+        assert profit == D("-Infinity")
 
     def test_spend_when_legs_go_out_together_sums_each_asset(self) -> None:
         """Every asset a leg spends is needed up front."""
