@@ -285,12 +285,13 @@ class TestResubmission:
         async with trading_tree(venue) as trading:
             venue.lose_next(1)
             await trading.publish(TOPIC_OPPORTUNITIES, one_leg())
-            await trading.tap.expect(OrderUpdate, lambda u: u.state is S.PENDING)
+            pending = await trading.tap.expect(OrderUpdate, lambda u: u.state is S.PENDING)
+            assert venue.submitted == []
             venue.disconnect()
             venue.reconnect()
             await trading.tap.expect(CycleFinished, lambda c: c.outcome == "completed")
             (resent,) = venue.submitted
-            assert resent.deadline == trio.current_time() or resent.deadline > 0
+            assert resent.cl_ord_id == pending.cl_ord_id
             assert len(trading.tap.all(Fill)) == 1
 
     async def test_order_when_stuck_past_deadline_is_queried_by_watchdog(
