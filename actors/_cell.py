@@ -36,6 +36,7 @@ class ActorCell:
         self.status = "idle"
         self.restarts = 0
         self.abandoned = False
+        self.forced = False
         self._stop_requested = False
         self._stop_deadline = math.inf
         self._loop_scope: trio.CancelScope | None = None
@@ -66,6 +67,7 @@ class ActorCell:
         self._stop_requested = False
         self._stop_deadline = math.inf
         self.abandoned = False
+        self.forced = False
         actor = self.spec.build()
         actor._context = Context(self.ref, self.system.bus, self.system.registry, self.request_stop)
         await actor.on_start()
@@ -81,7 +83,7 @@ class ActorCell:
         deadline = self._stop_deadline
         if deadline == math.inf and self.spec.shutdown_timeout is not None:
             deadline = trio.current_time() + self.spec.shutdown_timeout
-        with trio.CancelScope(shield=True, deadline=deadline):
+        with trio.CancelScope(shield=True, deadline=deadline) as scope:
             try:
                 await actor.on_stop()
             except Exception as error:
@@ -92,6 +94,7 @@ class ActorCell:
                     error_message=str(error),
                 )
         self.abandoned = actor.abandoned_thread
+        self.forced = scope.cancelled_caught
 
     async def _loop(self, actor: Actor[Any]) -> None:
         receive = self.ref._receive.receive

@@ -12,33 +12,57 @@ import trio
 from ._errors import ActorCrashed, ActorStopped, AskTimeout, MailboxFull
 from ._immutable import check_immutable
 from ._specs import DEFAULT_MAILBOX, Mailbox, Overflow
+from ._timer import AskTimer
 
 DEFAULT_ASK_TIMEOUT = 5.0
 """Seconds ``Ref.ask`` waits for a reply unless told otherwise."""
 
 
+_TIMED_OUT: Any = object()
+_REPARK: Any = object()
+
+
 class _Ask:
     """Envelope of an ask: the message and where its single reply goes."""
 
-    __slots__ = ("message", "result", "state", "task")
+    __slots__ = ("bucket", "message", "result", "state", "task")
 
-    # state: 0 sent (caller not yet parked), 1 caller parked, 2 resolved early, 3 abandoned
+    # state: 0 sent (caller not parked), 1 caller parked, 2 resolved, 3 abandoned
     def __init__(self, message: object) -> None:
         self.message = message
         self.task: trio.lowlevel.Task | None = None
         self.result: outcome.Outcome[Any] | None = None
         self.state = 0
+        self.bucket: dict[_Ask, None] | None = None
 
     def resolve(self, result: outcome.Outcome[Any]) -> None:
         """Deliver the reply; a reply for an abandoned ask is dropped."""
         state = self.state
         if state == 1:
             self.state = 2
-            assert self.task is not None
-            trio.lowlevel.reschedule(self.task, result)
+            trio.lowlevel.reschedule(self.task, result)  # type: ignore[arg-type]
         elif state == 0:
             self.state = 2
             self.result = result
+
+    def expire(self) -> None:
+        """The timer found it overdue: wake the caller to raise AskTimeout."""
+        if self.state == 1:
+            self.state = 3
+            trio.lowlevel.reschedule(self.task, outcome.Value(_TIMED_OUT))  # type: ignore[arg-type]
+
+    def rehome(self) -> None:
+        """The timer is stopping: wake the caller to wait under its own cancel scope."""
+        if self.state == 1:
+            self.state = 0
+            trio.lowlevel.reschedule(self.task, outcome.Value(_REPARK))  # type: ignore[arg-type]
+
+    def abort(self, _: object) -> trio.lowlevel.Abort:
+        """The caller was cancelled: drop any late reply."""
+        self.state = 3
+        if self.bucket is not None:
+            self.bucket.pop(self, None)
+        return trio.lowlevel.Abort.SUCCEEDED
 
 
 class _Crash:
@@ -75,7 +99,17 @@ class Ref[M]:
     Once the actor stops for good, ``send`` and ``ask`` raise ``ActorStopped``.
     """
 
-    __slots__ = ("_debug", "_dropped", "_lossy", "_mailbox", "_receive", "_send", "name", "path")
+    __slots__ = (
+        "_debug",
+        "_dropped",
+        "_lossy",
+        "_mailbox",
+        "_receive",
+        "_send",
+        "_timer",
+        "name",
+        "path",
+    )
 
     def __init__(
         self, path: str, mailbox: Mailbox = DEFAULT_MAILBOX, *, debug: bool = False
@@ -86,6 +120,7 @@ class Ref[M]:
         self._debug = debug
         self._lossy = mailbox.overflow is not Overflow.RAISE
         self._dropped = 0
+        self._timer: AskTimer | None = None
         self._send: trio.MemorySendChannel[object]
         self._receive: trio.MemoryReceiveChannel[object]
         self._send, self._receive = trio.open_memory_channel[object](mailbox.capacity)
@@ -154,13 +189,7 @@ class Ref[M]:
         if self._debug:
             check_immutable(self.path, message)
         envelope = _Ask(message)
-        if timeout is None:
-            return await self._ask(envelope)
-        with trio.move_on_after(timeout):
-            return await self._ask(envelope)
-        raise AskTimeout(self.path, message, timeout)
-
-    async def _ask(self, envelope: _Ask) -> Any:
+        deadline = math.inf if timeout is None else trio.current_time() + timeout
         try:
             if self._lossy:
                 self._offer(envelope)
@@ -168,21 +197,39 @@ class Ref[M]:
                 try:
                     self._send.send_nowait(envelope)
                 except trio.WouldBlock:
-                    await self._send.send(envelope)
+                    sent = False
+                    with trio.move_on_at(deadline):
+                        await self._send.send(envelope)
+                        sent = True
+                    if not sent:
+                        raise AskTimeout(self.path, message, timeout or 0.0) from None
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             raise ActorStopped(self.path) from None
-        if envelope.state == 2:
-            await trio.lowlevel.checkpoint()
-            assert envelope.result is not None
-            return envelope.result.unwrap()
-        envelope.task = trio.lowlevel.current_task()
-        envelope.state = 1
-
-        def abort(_: object) -> trio.lowlevel.Abort:
-            envelope.state = 3
-            return trio.lowlevel.Abort.SUCCEEDED
-
-        return await trio.lowlevel.wait_task_rescheduled(abort)
+        while True:
+            if envelope.state == 2:  # replied (or dropped) before we parked
+                await trio.lowlevel.checkpoint()
+                assert envelope.result is not None
+                return envelope.result.unwrap()
+            envelope.task = trio.lowlevel.current_task()
+            envelope.state = 1
+            if deadline == math.inf:
+                return await trio.lowlevel.wait_task_rescheduled(envelope.abort)
+            timer = self._timer
+            if timer is not None and timer.running:
+                bucket = envelope.bucket = timer.add(envelope, deadline)
+                try:
+                    reply = await trio.lowlevel.wait_task_rescheduled(envelope.abort)
+                finally:
+                    bucket.pop(envelope, None)
+                if reply is _TIMED_OUT:
+                    raise AskTimeout(self.path, message, timeout or 0.0)
+                if reply is not _REPARK:
+                    return reply
+                envelope.bucket = None
+                continue
+            with trio.move_on_at(deadline):
+                return await trio.lowlevel.wait_task_rescheduled(envelope.abort)
+            raise AskTimeout(self.path, message, timeout or 0.0)
 
     def _offer(self, item: object) -> None:
         """Enqueue under a dropping policy (never waits)."""

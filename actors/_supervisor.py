@@ -36,6 +36,7 @@ class _Process(Protocol):
     status: str
     restarts: int
     abandoned: bool
+    forced: bool
 
     async def run(self, task_status: trio.TaskStatus[None]) -> None: ...
     def request_stop(self) -> None: ...
@@ -105,6 +106,7 @@ class Supervisor:
         self.status = "idle"
         self.restarts = 0
         self.abandoned = False
+        self.forced = False
         self._slots = [
             _Slot(index, child, system._build(child, f"{path}/{child.name}"))
             for index, child in enumerate(spec.children)
@@ -370,6 +372,7 @@ class Supervisor:
         if forced:
             slot.scope.cancel()
             await slot.done.wait()
+        forced = forced or slot.process.forced
         slot.state = "stopped"
         slot.process.status = "stopped"
         if final:

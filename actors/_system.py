@@ -16,8 +16,9 @@ from ._cell import ActorCell
 from ._events import RESTART_LOG_TOPIC, RestartLog, SupervisorEvent
 from ._ref import Ref
 from ._registry import Registry
-from ._specs import ChildSpec, SupervisorSpec
+from ._specs import ChildSpec, Mailbox, SupervisorSpec
 from ._supervisor import Supervisor
+from ._timer import AskTimer
 
 DEBUG_ENV = "ACTORS_DEBUG"
 """Set to ``1`` to turn on debug checks (immutable messages) when ``debug`` is not given."""
@@ -40,6 +41,7 @@ class System:
         self.restart_log = RestartLog()
         self._rng = random.Random(seed)  # noqa: S311 - jitter, not security
         self._roots: list[Supervisor] = []
+        self._timer = AskTimer()
 
     async def run(
         self, tree: SupervisorSpec, *, task_status: Any = trio.TASK_STATUS_IGNORED
@@ -53,10 +55,21 @@ class System:
         """
         root = Supervisor(tree, tree.name, self)
         self._roots.append(root)
+        failure: BaseException | None = None
         try:
-            await root.run(_StartedWith(task_status, self))
+            async with trio.open_nursery() as nursery:
+                if not self._timer.running:
+                    await nursery.start(self._timer.run)
+                try:
+                    await root.run(_StartedWith(task_status, self))
+                except BaseException as error:  # re-raised below, outside the nursery
+                    failure = error
+                finally:
+                    nursery.cancel_scope.cancel()
         finally:
             self._roots.remove(root)
+        if failure is not None:
+            raise failure
 
     def stop(self) -> None:
         """Ask every running tree to stop in reverse start order (returns at once)."""
@@ -66,12 +79,17 @@ class System:
     def _build(self, spec: ChildSpec | SupervisorSpec, path: str) -> Any:
         if isinstance(spec, SupervisorSpec):
             return Supervisor(spec, path, self)
-        ref: Ref[Any] = Ref(path, spec.mailbox, debug=self.debug)
-        self.registry.register(ref)
+        ref = self._new_ref(path, spec.mailbox)
         kind = getattr(spec.factory, "kind", "actor")
         cell = ActorCell(spec, ref, self, kind if isinstance(kind, str) else "actor")
         self.registry._describe(path, cell.describe)
         return cell
+
+    def _new_ref(self, path: str, mailbox: Mailbox) -> Ref[Any]:
+        ref: Ref[Any] = Ref(path, mailbox, debug=self.debug)
+        ref._timer = self._timer
+        self.registry.register(ref)
+        return ref
 
     def _record(self, event: SupervisorEvent) -> None:
         self.restart_log.record(event)

@@ -190,8 +190,7 @@ class Harness:
         mailbox: Mailbox = DEFAULT_MAILBOX,
     ) -> Probe:
         """Register a probe at ``path`` (e.g. ``"root/executor"``) and return it."""
-        ref: Ref[Any] = Ref(path, mailbox, debug=self.system.debug)
-        self.registry.register(ref)
+        ref = self.system._new_ref(path, mailbox)
         probe = Probe(ref, reply)
         self._probes.append(probe)
         self._nursery.start_soon(probe._run)
