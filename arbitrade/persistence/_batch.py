@@ -2,17 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
 
+from arbitrade.persistence._arrow import decode_chunks, encode_rows
+from arbitrade.persistence._tables import TABLES_BY_NAME
+
 
 @attrs.frozen
 class TableRows:
-    """Rows for one table, each a tuple in the table's column order."""
+    """Rows for one table as Arrow IPC chunks (immutable bytes, cheap to hand to a thread)."""
 
     table: str
-    rows: tuple[tuple[Any, ...], ...]
+    chunks: tuple[bytes, ...]
+    row_count: int
+
+    @classmethod
+    def from_rows(cls, table: str, rows: Sequence[tuple[Any, ...]]) -> TableRows:
+        """Encode ``rows`` (tuples in the table's column order) as one chunk.
+
+        Raises:
+            KeyError: ``table`` is not a sink table.
+            pyarrow.ArrowInvalid, pyarrow.ArrowTypeError: a value does not fit its column.
+        """
+        if not rows:
+            return cls(table, (), 0)
+        return cls(table, (encode_rows(TABLES_BY_NAME[table], rows),), len(rows))
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        """The rows decoded again (for tests and debugging; Decimals are still text)."""
+        arrow = decode_chunks(TABLES_BY_NAME[self.table], self.chunks)
+        columns = [column.to_pylist() for column in arrow.columns]
+        return [tuple(row) for row in zip(*columns, strict=True)] if columns else []
 
 
 @attrs.frozen
@@ -38,7 +61,7 @@ class Batch:
     @property
     def row_count(self) -> int:
         """Rows over all tables."""
-        return sum(len(table.rows) for table in self.tables)
+        return sum(table.row_count for table in self.tables)
 
 
 @attrs.frozen

@@ -230,7 +230,7 @@ class PersistenceSink(Actor[Any]):
 
     async def _write_one(self) -> None:
         self._sequence += 1
-        batch = self._buffer.take(self._sink_id, self._sequence, self._settings.batch_rows)
+        batch = self._buffer.take(self._sink_id, self._sequence)
         committed = await self._commit(batch)
         self._committed_rows += committed.row_count
         self._committed_batches += 1

@@ -1,46 +1,30 @@
 """The DuckDB writer: one connection, batches appended through Arrow, one transaction each.
 
 Blocking and single-threaded by design: :class:`DuckDBWriter` is driven by exactly one thread
-(the pykka actor in ``_thread``, or a command-line tool). Rows become Arrow tables and reach
-DuckDB by ``INSERT ... SELECT`` from the registered table, which is about 100 times faster
-than ``executemany`` (see ``benchmarks/bench_sink.py``).
+(the pykka actor in ``_thread``, or a command-line tool). Batches arrive as Arrow IPC chunks
+and reach DuckDB by ``INSERT ... SELECT`` from the registered Arrow table, about 100 times
+faster than ``executemany`` (see ``benchmarks/bench_sink.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pyarrow as pa
 import structlog
 
+from arbitrade.persistence._arrow import decode_chunks
 from arbitrade.persistence._batch import Batch, BatchCommitted
 from arbitrade.persistence._errors import BatchWriteFailed
 from arbitrade.persistence._schema import migrate
-from arbitrade.persistence._tables import TABLES_BY_NAME, Table
+from arbitrade.persistence._tables import TABLES_BY_NAME
 
 log = structlog.get_logger(__name__)
 
 _SOURCE = "_arbitrade_sink_rows"
-
-
-def arrow_table(table: Table, rows: Sequence[tuple[Any, ...]]) -> pa.Table:
-    """The rows as an Arrow table with ``table``'s batch schema.
-
-    Raises:
-        pyarrow.ArrowInvalid, pyarrow.ArrowTypeError: a value does not fit its column.
-    """
-    # pa.array on a list is ~500x faster than on a tuple (pyarrow 26), hence list().
-    columns = [list(values) for values in zip(*rows, strict=True)]
-    arrays = [
-        pa.array(values, type=column.arrow_type)
-        for values, column in zip(columns, table.columns, strict=True)
-    ]
-    return pa.Table.from_arrays(arrays, schema=table.arrow_schema)
 
 
 def open_database(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -126,11 +110,11 @@ class DuckDBWriter:
         try:
             connection.execute("BEGIN TRANSACTION")
             for part in batch.tables:
-                if not part.rows:
+                if not part.row_count:
                     continue
                 current = part.table
                 table = TABLES_BY_NAME[part.table]
-                connection.register(_SOURCE, arrow_table(table, part.rows))
+                connection.register(_SOURCE, decode_chunks(table, part.chunks))
                 try:
                     connection.execute(table.insert_sql(_SOURCE))
                 finally:

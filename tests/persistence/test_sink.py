@@ -39,7 +39,7 @@ def _audit(number: int) -> AuditEvent:
 
 
 def _subjects(batch: Batch) -> list[str]:
-    return [row[2] for part in batch.tables if part.table == "audit_events" for row in part.rows]
+    return [row[2] for part in batch.tables if part.table == "audit_events" for row in part.rows()]
 
 
 async def _start(harness: Harness, settings: SinkSettings = SETTINGS) -> Probe:
@@ -97,7 +97,7 @@ class TestBatching:
             await harness.bus.publish(TOPIC_AUDIT, _audit(1))
             await harness.bus.publish(TOPIC_FILLS, fill)
             batch = await writer.expect(Batch, within=2.0)
-            tables = {part.table: len(part.rows) for part in batch.tables}
+            tables = {part.table: part.row_count for part in batch.tables}
             assert (tables["audit_events"], tables["fills"]) == (1, 1)
 
     async def test_sink_when_event_type_is_not_persisted_ignores_it(

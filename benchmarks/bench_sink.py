@@ -1,0 +1,209 @@
+"""DuckDB sink benchmark: rows/s written through the sink, and the Trio loop's lateness while
+it writes. Prints two tables.
+
+    .venv/bin/python benchmarks/bench_sink.py [--seconds 3] [--rate 20000] [--batch-rows 2000]
+
+1. Insert paths, writer thread alone (no Trio): ``executemany`` against Arrow
+   ``INSERT ... SELECT`` (what the writer uses), Fill rows, one transaction per batch.
+2. Through the sink (bus -> sink actor -> pykka writer thread -> DuckDB file), Fill
+   messages published as fast as the bus takes them: committed rows/s.
+3. Loop lateness: a task sleeps 1 ms in a loop and records how late it wakes (p50, p99,
+   max), (a) idle, (b) with a publisher at ``--rate`` messages/s and no sink, (c) the same
+   publisher with the sink writing every message. The sink's added latency is (c) - (b),
+   measured side by side in one run (absolute times depend on the shared machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import trio
+
+from actors import SupervisorSpec, open_system
+from arbitrade.messages import TOPIC_FILLS, Fill, Side
+from arbitrade.persistence import (
+    Flush,
+    SinkSettings,
+    SinkStatistics,
+    mapping_for,
+    open_database,
+    sink_child,
+    writer_child,
+)
+from arbitrade.persistence._batch import Batch, TableRows
+from arbitrade.persistence._tables import FILLS
+from arbitrade.persistence._writer import DuckDBWriter
+
+
+def fill(number: int) -> Fill:
+    return Fill(
+        exec_id=f"x-{number}",
+        cl_ord_id=f"c-{number}",
+        cycle_id=f"cy-{number // 3}",
+        symbol="BTC/USD",
+        side=Side.BUY,
+        price=Decimal("64123.1") + number,
+        qty=Decimal("0.00012345"),
+        fee=Decimal("0.0123456789"),
+        fee_asset="USD",
+        liquidity="t",
+        at=1000.0 + number * 1e-6,
+    )
+
+
+# -- 1. insert paths -----------------------------------------------------------------------
+def bench_insert_paths(folder: Path, batch_rows: int) -> list[tuple[str, float]]:
+    mapping = mapping_for(Fill)
+    assert mapping is not None
+    rows = [mapping.to_row(fill(n)) for n in range(batch_rows)]
+    results: list[tuple[str, float]] = []
+
+    connection = open_database(folder / "executemany.duckdb")
+    few = rows[: min(len(rows), 2000)]
+    started = time.perf_counter()
+    connection.execute("BEGIN TRANSACTION")
+    connection.executemany(f"INSERT INTO fills VALUES ({', '.join('?' * 11)})", few)
+    connection.execute("COMMIT")
+    results.append(("executemany", len(few) / (time.perf_counter() - started)))
+    connection.close()
+
+    started = time.perf_counter()
+    chunks = [TableRows.from_rows(FILLS.name, rows[i : i + 256]) for i in range(0, len(rows), 256)]
+    encode = len(rows) / (time.perf_counter() - started)
+    part = TableRows(FILLS.name, tuple(c for t in chunks for c in t.chunks), len(rows))
+    writer = DuckDBWriter(folder / "arrow.duckdb")
+    writer.open()
+    batches = 20
+    started = time.perf_counter()
+    for sequence in range(batches):
+        writer.write(Batch("bench", sequence, (part,)))
+    results.append(
+        ("Arrow INSERT ... SELECT", batches * len(rows) / (time.perf_counter() - started))
+    )
+    results.append(("(rows -> Arrow IPC, Trio side)", encode))
+    writer.close()
+    return results
+
+
+# -- 2 and 3. through the sink ---------------------------------------------------------------
+def tree(path: Path, batch_rows: int) -> SupervisorSpec:
+    settings = SinkSettings(batch_rows=batch_rows, subscription_capacity=50_000)
+    return SupervisorSpec(
+        "root", [writer_child(path), sink_child(settings=settings, topics=(TOPIC_FILLS,))]
+    )
+
+
+async def sink_throughput(path: Path, batch_rows: int, messages: int) -> tuple[float, Any]:
+    async with open_system(tree(path, batch_rows)) as system:
+        sink = system.registry.lookup("root/persistence_sink")
+        payload = [fill(n) for n in range(messages)]
+        started = time.perf_counter()
+        for message in payload:
+            await system.bus.publish(TOPIC_FILLS, message)
+        stats: SinkStatistics = await sink.ask(Flush(), timeout=120)
+        elapsed = time.perf_counter() - started
+    rows = duckdb.connect(str(path), read_only=True).execute("SELECT count(*) FROM fills")
+    return messages / elapsed, (stats, rows.fetchall()[0][0])
+
+
+async def lateness(
+    seconds: float, rate: int, path: Path | None, batch_rows: int
+) -> dict[str, float]:
+    """Lateness (ms) of a 1 ms periodic task while a publisher sends ``rate`` msg/s."""
+    late: list[float] = []
+    published = 0
+
+    async def tick(stop_at: float) -> None:
+        while time.perf_counter() < stop_at:
+            before = time.perf_counter()
+            await trio.sleep(0.001)
+            late.append((time.perf_counter() - before - 0.001) * 1000)
+
+    async def publish(bus: Any, stop_at: float) -> None:
+        nonlocal published
+        started = time.perf_counter()
+        while time.perf_counter() < stop_at:
+            due = int((time.perf_counter() - started) * rate)
+            while published < due:
+                await bus.publish(TOPIC_FILLS, fill(published))
+                published += 1
+            await trio.sleep(0.001)
+
+    async def run(bus: Any) -> None:
+        stop_at = time.perf_counter() + seconds
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(tick, stop_at)
+            if rate:
+                nursery.start_soon(publish, bus, stop_at)
+
+    if path is None:
+        from actors import Bus
+
+        await run(Bus())
+    else:
+        async with open_system(tree(path, batch_rows)) as system:
+            await trio.sleep(0.5)  # let start-up finish before measuring
+            await run(system.bus)
+    late.sort()
+    return {
+        "p50": statistics.median(late),
+        "p99": late[int(0.99 * (len(late) - 1))],
+        "max": late[-1],
+        "published": published / seconds,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--rate", type=int, default=20_000, help="messages/s in the latency runs")
+    parser.add_argument("--batch-rows", type=int, default=2000)
+    parser.add_argument("--messages", type=int, default=200_000)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as folder_name:
+        folder = Path(folder_name)
+        print(f"\nInsert paths (writer thread alone, {args.batch_rows}-row batches of Fill rows)")
+        print(f"{'path':<28}{'rows/s':>12}")
+        for name, rate in bench_insert_paths(folder, args.batch_rows):
+            print(f"{name:<28}{rate:>12,.0f}")
+
+        throughput, (stats, stored) = trio.run(
+            sink_throughput, folder / "sink.duckdb", args.batch_rows, args.messages
+        )
+        print(f"\nThrough the sink: {args.messages:,} Fill messages published back to back")
+        print(f"{'committed rows/s':<28}{throughput:>12,.0f}")
+        print(f"{'rows in DuckDB':<28}{stored:>12,}")
+        print(f"{'batches':<28}{stats.committed_batches:>12,}")
+
+        print(f"\nTrio loop lateness of a 1 ms periodic task ({args.seconds:g} s each), ms")
+        print(f"{'scenario':<40}{'msg/s':>9}{'p50':>8}{'p99':>8}{'max':>8}")
+        scenarios = [
+            ("idle", 0, None),
+            (f"publisher {args.rate}/s, no sink", args.rate, None),
+            (f"publisher {args.rate}/s, sink writing", args.rate, folder / "latency.duckdb"),
+        ]
+        results = {}
+        for name, rate, path in scenarios:
+            result = trio.run(lateness, args.seconds, rate, path, args.batch_rows)
+            results[name] = result
+            print(
+                f"{name:<40}{result['published']:>9,.0f}{result['p50']:>8.3f}"
+                f"{result['p99']:>8.3f}{result['max']:>8.3f}"
+            )
+        without, with_sink = results[scenarios[1][0]], results[scenarios[2][0]]
+        print(
+            f"{'added by the sink (c - b)':<40}{'':>9}{with_sink['p50'] - without['p50']:>8.3f}"
+            f"{with_sink['p99'] - without['p99']:>8.3f}{with_sink['max'] - without['max']:>8.3f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
