@@ -13,8 +13,10 @@ implementation of Kraken's algorithm. Every contender gets the same raw frames (
   ``on_message`` driven without a network or event loop tick (its REST precision lookup is
   stubbed with the same precisions).
 
-Throughput comes from untimed passes; p50/p99 from passes that time each frame with
-``perf_counter_ns``. The garbage collector is off during measurement for every contender (a
+Throughput comes from passes timed as a whole in CPU time (``process_time``: the machines are
+shared, and CPU time leaves out the moments another process held the core); p50/p99 from
+passes that time each frame with ``perf_counter_ns`` (wall clock, so a busy neighbour shows in
+the p99). The garbage collector is off during measurement for every contender (a
 production process would ``gc.freeze()`` after start-up). Each pass starts from empty books.
 """
 
@@ -247,10 +249,10 @@ def measure(
     for _ in range(passes):
         for name, make in contenders.items():
             process = make(precisions)
-            start = time.perf_counter()
+            start = time.process_time()
             for raw in stream:
                 process(raw)
-            rates[name].append(len(stream) / (time.perf_counter() - start))
+            rates[name].append(len(stream) / (time.process_time() - start))
         for name, make in contenders.items():
             process = make(precisions)
             timings = samples[name]

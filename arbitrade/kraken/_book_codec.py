@@ -27,7 +27,7 @@ _new_tuple: Final = tuple.__new__
 class Precision:
     """An instrument's price and qty precisions, with the float scales the fast path uses."""
 
-    __slots__ = ("price_precision", "price_scale", "qty_precision", "qty_scale")
+    __slots__ = ("price_precision", "price_scale", "qty_precision", "qty_scale", "scales")
 
     def __init__(self, price_precision: int, qty_precision: int) -> None:
         self.price_precision = price_precision
@@ -35,6 +35,7 @@ class Precision:
         # Exact as floats for every precision Kraken uses (10**p < 2**53 for p <= 15).
         self.price_scale = float(10**price_precision)
         self.qty_scale = float(10**qty_precision)
+        self.scales = (self.price_scale, self.qty_scale)
 
     def __repr__(self) -> str:
         return f"Precision(price={self.price_precision}, qty={self.qty_precision})"
@@ -44,9 +45,7 @@ class _Slow(Exception):
     pass
 
 
-def _fast_levels(raw: Any, price_scale: float, qty_scale: float) -> tuple[Level, ...]:
-    if raw.__class__ is not list:
-        raise _Slow
+def _fast_levels(raw: list[Any], price_scale: float, qty_scale: float) -> tuple[Level, ...]:
     out: list[Level] = []
     append = out.append
     for level in raw:
@@ -91,9 +90,14 @@ def decode_book_item_fast(
     """The fast path alone: the message, or None when the slow path must decide."""
     try:
         symbol = item["symbol"]
-        precision = precisions[symbol]
-        bids = _fast_levels(item["bids"], precision.price_scale, precision.qty_scale)
-        asks = _fast_levels(item["asks"], precision.price_scale, precision.qty_scale)
+        price_scale, qty_scale = precisions[symbol].scales
+        raw_bids = item["bids"]
+        raw_asks = item["asks"]
+        if raw_bids.__class__ is not list or raw_asks.__class__ is not list:
+            return None
+        # Most updates touch one side: skip the call for the empty one.
+        bids = _fast_levels(raw_bids, price_scale, qty_scale) if raw_bids else ()
+        asks = _fast_levels(raw_asks, price_scale, qty_scale) if raw_asks else ()
         checksum = item["checksum"]
         timestamp = item.get("timestamp")
         if (

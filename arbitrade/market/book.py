@@ -13,7 +13,7 @@ import zlib
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from typing import Final, Protocol
+from typing import Final, NamedTuple, Protocol, cast
 
 import attrs
 
@@ -47,7 +47,14 @@ class BookData(Protocol):
     @property
     def asks(self) -> Sequence[Level]: ...
     @property
-    def checksum(self) -> int: ...
+    def checksum(self) -> int | None: ...
+
+
+class _Levels(NamedTuple):
+    is_snapshot: bool
+    bids: Sequence[Level]
+    asks: Sequence[Level]
+    checksum: int | None
 
 
 @attrs.frozen
@@ -148,7 +155,7 @@ class OrderBook:
     # -- applying messages -------------------------------------------------------------------
 
     def apply(self, message: BookData) -> ChecksumMismatch | BookNotSynced | None:
-        """Apply a decoded snapshot or update and verify its checksum.
+        """Apply a decoded snapshot or update and verify its checksum (when it has one).
 
         The same as :meth:`apply_snapshot` or :meth:`apply_update` (read those for what is
         returned), in one call: this is the hot path.
@@ -157,7 +164,62 @@ class OrderBook:
             self._clear()
         elif not self._synced:
             return BookNotSynced(self.symbol)
-        return self._apply(message.bids, message.asks, message.checksum)
+        self.messages_applied += 1
+        asks = message.asks
+        if asks:
+            keys = self._ask_keys
+            lots = self._ask_lots
+            pieces = self._ask_pieces
+            for ticks, qty in asks:
+                index = bisect_left(keys, ticks)
+                if index < len(keys) and keys[index] == ticks:
+                    if qty:
+                        lots[index] = qty
+                        pieces[index] = b"%d%d" % (ticks, qty)
+                    else:
+                        del keys[index], lots[index], pieces[index]
+                elif qty:
+                    keys.insert(index, ticks)
+                    lots.insert(index, qty)
+                    pieces.insert(index, b"%d%d" % (ticks, qty))
+            if len(keys) > self.depth:
+                depth = self.depth
+                del keys[depth:], lots[depth:], pieces[depth:]
+            self._ask_crc = zlib.crc32(
+                b"".join(pieces if len(pieces) <= CHECKSUM_LEVELS else pieces[:CHECKSUM_LEVELS])
+            )
+        bids = message.bids
+        if bids:
+            keys = self._bid_keys
+            lots = self._bid_lots
+            pieces = self._bid_pieces
+            for ticks, qty in bids:
+                key = -ticks
+                index = bisect_left(keys, key)
+                if index < len(keys) and keys[index] == key:
+                    if qty:
+                        lots[index] = qty
+                        pieces[index] = b"%d%d" % (ticks, qty)
+                    else:
+                        del keys[index], lots[index], pieces[index]
+                elif qty:
+                    keys.insert(index, key)
+                    lots.insert(index, qty)
+                    pieces.insert(index, b"%d%d" % (ticks, qty))
+            if len(keys) > self.depth:
+                depth = self.depth
+                del keys[depth:], lots[depth:], pieces[depth:]
+            self._bid_bytes = b"".join(
+                pieces if len(pieces) <= CHECKSUM_LEVELS else pieces[:CHECKSUM_LEVELS]
+            )
+        checksum = message.checksum
+        if checksum is None:
+            return None
+        computed = zlib.crc32(self._bid_bytes, self._ask_crc)
+        if computed == checksum:
+            return None
+        self._synced = False
+        return ChecksumMismatch(self.symbol, checksum, computed)
 
     def _clear(self) -> None:
         for side in (
@@ -182,8 +244,7 @@ class OrderBook:
         book stays unsynced). Levels with zero lots are ignored; levels beyond the depth are
         dropped.
         """
-        self._clear()
-        return self._apply(bids, asks, checksum)
+        return cast(ChecksumMismatch | None, self.apply(_Levels(True, bids, asks, checksum)))
 
     def apply_update(
         self, bids: Sequence[Level], asks: Sequence[Level], checksum: int | None = None
@@ -196,66 +257,7 @@ class OrderBook:
         disagrees with Kraken (the book becomes unsynced), or :class:`BookNotSynced` without
         touching the book when it has no valid snapshot.
         """
-        if not self._synced:
-            return BookNotSynced(self.symbol)
-        return self._apply(bids, asks, checksum)
-
-    def _apply(
-        self, bids: Sequence[Level], asks: Sequence[Level], checksum: int | None
-    ) -> ChecksumMismatch | None:
-        self.messages_applied += 1
-        if asks:
-            keys = self._ask_keys
-            lots = self._ask_lots
-            pieces = self._ask_pieces
-            for ticks, qty in asks:
-                index = bisect_left(keys, ticks)
-                if index < len(keys) and keys[index] == ticks:
-                    if qty:
-                        lots[index] = qty
-                        pieces[index] = b"%d%d" % (ticks, qty)
-                    else:
-                        del keys[index], lots[index], pieces[index]
-                elif qty:
-                    keys.insert(index, ticks)
-                    lots.insert(index, qty)
-                    pieces.insert(index, b"%d%d" % (ticks, qty))
-            if len(keys) > self.depth:
-                depth = self.depth
-                del keys[depth:], lots[depth:], pieces[depth:]
-            self._ask_crc = zlib.crc32(
-                b"".join(pieces if len(pieces) <= CHECKSUM_LEVELS else pieces[:CHECKSUM_LEVELS])
-            )
-        if bids:
-            keys = self._bid_keys
-            lots = self._bid_lots
-            pieces = self._bid_pieces
-            for ticks, qty in bids:
-                key = -ticks
-                index = bisect_left(keys, key)
-                if index < len(keys) and keys[index] == key:
-                    if qty:
-                        lots[index] = qty
-                        pieces[index] = b"%d%d" % (ticks, qty)
-                    else:
-                        del keys[index], lots[index], pieces[index]
-                elif qty:
-                    keys.insert(index, key)
-                    lots.insert(index, qty)
-                    pieces.insert(index, b"%d%d" % (ticks, qty))
-            if len(keys) > self.depth:
-                depth = self.depth
-                del keys[depth:], lots[depth:], pieces[depth:]
-            self._bid_bytes = b"".join(
-                pieces if len(pieces) <= CHECKSUM_LEVELS else pieces[:CHECKSUM_LEVELS]
-            )
-        if checksum is None:
-            return None
-        computed = zlib.crc32(self._bid_bytes, self._ask_crc)
-        if computed == checksum:
-            return None
-        self._synced = False
-        return ChecksumMismatch(self.symbol, checksum, computed)
+        return self.apply(_Levels(False, bids, asks, checksum))
 
     def invalidate(self) -> None:
         """Mark the book unsynced (a resubscription is under way); its levels are kept."""
