@@ -29,6 +29,8 @@ from arbitrade.sim._orders import ReceivedOrder as ReceivedOrder
 from arbitrade.sim._server import RunningSimulator as RunningSimulator
 from arbitrade.sim._server import serve_simulator as serve_simulator
 from arbitrade.sim._simulator import Simulator as Simulator
+from arbitrade.sim._thread import ThreadedSimulator as ThreadedSimulator
+from arbitrade.sim._thread import simulator_in_thread as simulator_in_thread
 from arbitrade.sim._universe import Pair as Pair
 from arbitrade.sim._universe import Universe as Universe
 from arbitrade.sim._universe import build_universe as build_universe
@@ -52,6 +54,7 @@ __all__ = [
     "SimConfigError",
     "Simulator",
     "StepResult",
+    "ThreadedSimulator",
     "Trade",
     "Universe",
     "UnknownSymbol",
@@ -59,4 +62,5 @@ __all__ = [
     "build_universe",
     "load_fee_schedule",
     "serve_simulator",
+    "simulator_in_thread",
 ]

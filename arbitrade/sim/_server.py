@@ -170,7 +170,11 @@ class SimulatorApp:
             await send({"type": "websocket.send", "text": text})
 
         log.debug("sim.ws.connected", path=path, connection_id=connection.connection_id)
-        await connection.run(send_text, receive_text)
+        try:
+            await connection.run(send_text, receive_text)
+        except Exception:
+            log.exception("sim.ws.crashed", connection_id=connection.connection_id)
+            raise
         if not closed_by_client:
             await send({"type": "websocket.close", "code": _DROP_CLOSE_CODE})
 

@@ -412,7 +412,7 @@ class Connection:
             sent += 1
         now = sim.model.now()
         if "book" not in stalled:
-            for symbol, view in self.books.items():
+            for symbol, view in list(self.books.items()):
                 changes = view.diff(sim.model.book(symbol))
                 if changes is not None:
                     pair = sim.universe.pair(symbol)
@@ -442,7 +442,7 @@ class Connection:
                     sent += 1
         if "ohlc" not in stalled and self.ohlc:
             traded = {t.symbol for t in new_trades}
-            for symbol, intervals in self.ohlc.items():
+            for symbol, intervals in list(self.ohlc.items()):
                 if symbol not in traded:
                     continue
                 pair = sim.universe.pair(symbol)
