@@ -9,6 +9,7 @@ from arbitrade.graph._detector import CycleDetector as CycleDetector
 from arbitrade.graph._detector import DetectorStatistics as DetectorStatistics
 from arbitrade.graph._errors import GraphError as GraphError
 from arbitrade.graph._errors import UnknownPair as UnknownPair
+from arbitrade.graph._fees import FeeRates as FeeRates
 from arbitrade.graph._fees import TakerFees as TakerFees
 from arbitrade.graph._fees import load_taker_fees as load_taker_fees
 from arbitrade.graph._pair_graph import Cycle as Cycle
@@ -27,6 +28,7 @@ __all__ = [
     "CycleDetector",
     "CycleLeg",
     "DetectorStatistics",
+    "FeeRates",
     "GraphError",
     "GraphPair",
     "GraphSettings",

@@ -10,13 +10,21 @@ import tomllib
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
 from arbitrade.config import ConfigError
 from arbitrade.graph._settings import GraphSettings
 from arbitrade.messages import Instrument
+
+
+class FeeRates(Protocol):
+    """Anything that gives the taker fee rate of a pair (a fraction: 0.004 is 0.40 %)."""
+
+    def rate_for(self, instrument: Instrument, /) -> Decimal:
+        """The taker fee rate ``instrument`` pays."""
+        ...
 
 
 @attrs.frozen

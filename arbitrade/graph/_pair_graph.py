@@ -15,7 +15,7 @@ import attrs
 import structlog
 
 from arbitrade.graph._errors import UnknownPair
-from arbitrade.graph._fees import TakerFees
+from arbitrade.graph._fees import FeeRates
 from arbitrade.messages import Instrument, Side
 
 log = structlog.get_logger(__name__)
@@ -106,7 +106,7 @@ class PairGraph:
         self,
         instruments: Iterable[Instrument],
         *,
-        fees: TakerFees,
+        fees: FeeRates,
         home_currencies: Sequence[str],
         max_cycle_length: int = 3,
     ) -> None:

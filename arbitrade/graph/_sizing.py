@@ -187,7 +187,8 @@ def _affordable_lots(leg: LegBook, budget: Fraction) -> int:
     if leg.side is Side.SELL:
         depth = sum(lots for _, lots in leg.levels)
         lots_real = budget * 10**leg.qty_precision
-        return min(int(floor(lots_real)), depth)
+        whole: int = floor(lots_real)
+        return min(whole, depth)
     scale = 10 ** (leg.price_precision + leg.qty_precision)
     pay = ONE + leg.fee_rate
     total = 0
