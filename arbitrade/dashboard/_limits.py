@@ -150,5 +150,5 @@ def _attribute_docs(cls: type) -> dict[str, str]:
             and isinstance(following.value, ast.Constant)
             and isinstance(following.value.value, str)
         ):
-            docs[current.target.id] = " ".join(following.value.value.split())
+            docs[current.target.id] = " ".join(following.value.value.replace("``", "").split())
     return docs

@@ -7,16 +7,17 @@
     var max = parseInt(tbody.getAttribute("data-max-rows") || "0", 10);
     if (!max) return;
     while (tbody.rows.length > max) tbody.deleteRow(tbody.rows.length - 1);
+    var section = tbody.closest("section");
+    var note = section && section.querySelector(".empty-note");
+    if (note && tbody.rows.length) note.remove();
   }
 
-  document.addEventListener("htmx:afterSwap", function (event) {
-    var target = event.detail && event.detail.target;
-    if (target && target.hasAttribute && target.hasAttribute("data-max-rows")) {
-      trim(target);
-      var note = target.closest("section") && target.closest("section").querySelector(".empty-note");
-      if (note) note.remove();
-    }
-  });
+  function watch() {
+    document.querySelectorAll("tbody[data-max-rows]").forEach(function (tbody) {
+      new MutationObserver(function () { trim(tbody); }).observe(tbody, { childList: true });
+      trim(tbody);
+    });
+  }
 
   // Selects that filter a page submit their form on change.
   document.addEventListener("change", function (event) {
@@ -25,4 +26,10 @@
       element.form.submit();
     }
   });
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", watch);
+  } else {
+    watch();
+  }
 })();
