@@ -207,7 +207,9 @@ def make_sdk(precisions: dict[str, tuple[int, int]]) -> Callable[[bytes], None]:
     from kraken.spot import SpotOrderBookClient
 
     async def construct() -> Any:  # its base class wants a running asyncio loop
-        return SpotOrderBookClient(depth=10, callback=lambda pair, message: None)
+        client = SpotOrderBookClient(depth=10, callback=lambda pair, message: None)
+        await client.close()  # its unused aiohttp session; on_message needs no network
+        return client
 
     client = asyncio.run(construct())
     client._SpotOrderBookClient__market = _FakeMarket(precisions)
