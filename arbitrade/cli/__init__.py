@@ -19,6 +19,7 @@ _COMMAND_MODULES = (
     "arbitrade.cli._config",
     "arbitrade.cli._secrets",
     "arbitrade.cli._sim",
+    "arbitrade.cli._db",
 )
 
 

@@ -82,9 +82,14 @@ _CREATE_LEDGER = """CREATE TABLE IF NOT EXISTS schema_migrations (
 
 
 def schema_version(connection: duckdb.DuckDBPyConnection) -> int:
-    """The highest migration applied to the database (0 for a new file)."""
-    connection.execute(_CREATE_LEDGER)
+    """The highest migration applied to the database (0 for a new file). Read-only."""
     # fetchall, not fetchone: DuckDB 2 refuses further work while a result is unfinished.
+    exists = connection.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_migrations' "
+        "AND schema_name = 'main' AND database_name = current_database()"
+    ).fetchall()
+    if not exists[0][0]:
+        return 0
     rows = connection.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchall()
     return int(rows[0][0])
 
@@ -107,6 +112,7 @@ def migrate(
     versions = [migration.version for migration in migrations]
     if versions != sorted(set(versions)):
         raise SchemaError(f"migration versions must increase strictly, got {versions}")
+    connection.execute(_CREATE_LEDGER)
     current = schema_version(connection)
     known = versions[-1] if versions else 0
     if current > known:

@@ -79,9 +79,13 @@ class DuckDBWriter:
             log.info("persistence.writer.opened", path=self.path)
 
     def _warm_up(self) -> None:
-        # DuckDB imports pandas (seconds, holding the GIL) the first time it scans an Arrow
-        # table; pay that at start-up rather than in the middle of trading.
-        self.connection.from_arrow(pa.table({"x": pa.array([], pa.int64())})).fetchall()
+        # pyarrow and DuckDB import pandas (seconds, holding the GIL, so the Trio loop
+        # stalls) the first time they convert Python objects or scan Arrow: pay that at
+        # start-up, before the sink starts, rather than at the first batch.
+        batch = pa.RecordBatch.from_arrays([pa.array(["1"], pa.string())], names=["x"])
+        schema = batch.schema
+        again = pa.ipc.read_record_batch(pa.py_buffer(batch.serialize().to_pybytes()), schema)
+        self.connection.from_arrow(pa.Table.from_batches([again])).fetchall()
 
     def is_committed(self, sink_id: str, sequence: int) -> bool:
         """True when the batch ``(sink_id, sequence)`` is in ``sink_batches``."""
