@@ -8,12 +8,20 @@ twice. A cycle id is the id of the opportunity it trades.
 
 from __future__ import annotations
 
-import uuid
+import hashlib
 from typing import Final
 
-NAMESPACE: Final = uuid.UUID("5b0f3c7e-6a8d-4f2b-9c1e-7d2a4e6b8f10")
+NAMESPACE: Final = b"arbitrade.cl_ord_id.v1/"
 
 
 def client_order_id(cycle_id: str, role: str, index: int) -> str:
-    """The ``cl_ord_id`` of order ``index`` of ``role`` ('leg' or 'unwind<n>') in a cycle."""
-    return str(uuid.uuid5(NAMESPACE, f"{cycle_id}/{role}/{index}"))
+    """The ``cl_ord_id`` of order ``index`` of ``role`` ('leg' or 'unwind<n>') in a cycle.
+
+    A 128-bit BLAKE2b digest of the three, laid out as a version-5-shaped UUID string
+    (BLAKE2b because it is several times cheaper than ``uuid.uuid5``'s SHA-1 on the hot path).
+    """
+    digest = hashlib.blake2b(
+        NAMESPACE + f"{cycle_id}/{role}/{index}".encode(), digest_size=16
+    ).hexdigest()
+    variant = "89ab"[int(digest[16], 16) & 3]
+    return f"{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-{variant}{digest[17:20]}-{digest[20:]}"

@@ -10,6 +10,7 @@ fold in what the executor and the portfolio publish. The actor in ``_actor.py`` 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import OrderedDict
 from collections.abc import Mapping
 from decimal import Decimal
@@ -48,9 +49,14 @@ CLIENT_CANCEL_REASONS: Final = frozenset({"user_requested"})
 _REMEMBERED_IDS: Final = 100_000
 
 
+@functools.lru_cache(maxsize=8)
+def _day_name(day_number: int) -> str:
+    return dt.datetime.fromtimestamp(day_number * 86_400, dt.UTC).date().isoformat()
+
+
 def utc_day(wall: float) -> str:
     """The UTC calendar day of a Unix time, as ``YYYY-MM-DD``."""
-    return dt.datetime.fromtimestamp(wall, dt.UTC).date().isoformat()
+    return _day_name(int(wall // 86_400))
 
 
 def _json(data: Mapping[str, object]) -> str:
@@ -134,6 +140,7 @@ class RiskGateCore:
         self.trading_enabled = settings.trading_enabled
         self.paused = False
         self.disabled_strategies = set(settings.disabled)
+        self._disabled_frozen: frozenset[str] | None = None
         self.rate_counter = TradingRateCounter(settings.tier)
         self._balances: dict[str, Decimal] = {}
         self._cycles: dict[str, _OpenCycle] = {}
@@ -167,22 +174,49 @@ class RiskGateCore:
         """Live orders plus accepted legs whose orders have not been seen yet."""
         return len(self._orders) + sum(c.uncounted_legs for c in self._cycles.values())
 
-    def view(self, now: float, wall: float) -> RiskView:
-        """The snapshot the checks read."""
+    def view(self, now: float, wall: float, opportunity: Opportunity | None = None) -> RiskView:
+        """The snapshot the checks read; with ``opportunity``, only its pairs and assets.
+
+        Restricting the per-pair and per-asset maps keeps a decision's cost independent of
+        how many pairs and assets the bot has ever touched.
+        """
+        if opportunity is None:
+            available = self.available()
+            counters = self.rate_counter.snapshot(now)
+            cooldowns = dict(self._cooldown_until)
+        else:
+            symbols = {leg.symbol for leg in opportunity.legs}
+            assets = {leg.from_asset for leg in opportunity.legs}
+            available = self._available(assets)
+            counters = {symbol: self.rate_counter.value(symbol, now) for symbol in symbols}
+            cooldowns = {s: self._cooldown_until[s] for s in symbols if s in self._cooldown_until}
         return RiskView(
             now=now,
             kill_switch=self.kill_switch,
             kill_cause=self.kill_cause,
             trading_enabled=self.trading_enabled,
             paused=self.paused,
-            disabled_strategies=frozenset(self.disabled_strategies),
+            disabled_strategies=self._disabled_view(),
             realised_pnl_today=self.pnl_today(wall),
             open_orders=self.open_orders,
             open_cycles=self.open_cycles,
-            available=self.available(),
-            rate_counters=self.rate_counter.snapshot(now),
-            cooldown_until=dict(self._cooldown_until),
+            available=available,
+            rate_counters=counters,
+            cooldown_until=cooldowns,
         )
+
+    def _disabled_view(self) -> frozenset[str]:
+        if self._disabled_frozen is None or self._disabled_frozen != self.disabled_strategies:
+            self._disabled_frozen = frozenset(self.disabled_strategies)
+        return self._disabled_frozen
+
+    def _available(self, assets: set[str]) -> dict[str, Decimal]:
+        available = {asset: self._balances.get(asset, Decimal(0)) for asset in assets}
+        for cycle in self._cycles.values():
+            for asset, amount in cycle.reserved.items():
+                if asset in available:
+                    available[asset] -= amount
+        return available
 
     # --- deciding ----------------------------------------------------------------------------
     def decide(
@@ -200,7 +234,9 @@ class RiskGateCore:
         else:
             self._remember(self._decided, opportunity.id)
             checks = CLOSE_CHECKS if closing else CHECKS
-            rejection = evaluate(opportunity, self.view(now, wall), self.settings, checks)
+            rejection = evaluate(
+                opportunity, self.view(now, wall, opportunity), self.settings, checks
+            )
         if rejection is not None:
             return self._rejected(opportunity, rejection, now, wall)
         return self._accepted(opportunity, now, wall)

@@ -29,6 +29,36 @@ class LegFlow:
     receive: Decimal
 
 
+class _Memo:
+    """Figures of the last opportunity asked about: every check of one decision reads the
+    same ones, so each is computed once per decision. Keyed by identity (the memo holds a
+    reference, so the identity cannot be reused while remembered) and fee rate."""
+
+    __slots__ = ("fee_rate", "figures", "opportunity")
+
+    def __init__(self) -> None:
+        self.opportunity: Opportunity | None = None
+        self.fee_rate = Decimal(-1)
+        self.figures: dict[str, object] = {}
+
+    def get(self, opportunity: Opportunity, fee_rate: Decimal) -> dict[str, object]:
+        if self.opportunity is not opportunity or self.fee_rate != fee_rate:
+            self.opportunity, self.fee_rate, self.figures = opportunity, fee_rate, {}
+        return self.figures
+
+
+_MEMO = _Memo()
+
+
+def leg_flows(opportunity: Opportunity, fee_rate: Decimal) -> tuple[LegFlow, ...]:
+    """:func:`leg_flow` of every leg (remembered for the last opportunity asked about)."""
+    figures = _MEMO.get(opportunity, fee_rate)
+    flows = figures.get("flows")
+    if flows is None:
+        flows = figures["flows"] = tuple(leg_flow(leg, fee_rate) for leg in opportunity.legs)
+    return flows  # type: ignore[return-value]
+
+
 def leg_flow(leg: Leg, fee_rate: Decimal) -> LegFlow:
     """What ``leg`` spends and receives if it fills completely at its limit price as a taker."""
     cost = leg.qty * leg.price
@@ -40,13 +70,21 @@ def leg_flow(leg: Leg, fee_rate: Decimal) -> LegFlow:
 def spend_by_asset(opportunity: Opportunity, fee_rate: Decimal) -> dict[str, Decimal]:
     """Total each asset the legs spend, for balance checks when the legs go out at once."""
     spend: dict[str, Decimal] = defaultdict(Decimal)
-    for leg in opportunity.legs:
-        flow = leg_flow(leg, fee_rate)
+    for flow in leg_flows(opportunity, fee_rate):
         spend[flow.from_asset] += flow.spend
     return dict(spend)
 
 
 def net_home_profit(opportunity: Opportunity, fee_rate: Decimal) -> tuple[Decimal, Decimal]:
+    """See :func:`_net_home_profit` (remembered for the last opportunity asked about)."""
+    figures = _MEMO.get(opportunity, fee_rate)
+    result = figures.get("profit")
+    if result is None:
+        result = figures["profit"] = _net_home_profit(opportunity, fee_rate)
+    return result  # type: ignore[return-value]
+
+
+def _net_home_profit(opportunity: Opportunity, fee_rate: Decimal) -> tuple[Decimal, Decimal]:
     """(profit, profit in bps of the home amount spent) if every leg fills at its price.
 
     Every asset's net flow counts, valued in home at the cycle's own prices (see
@@ -55,11 +93,10 @@ def net_home_profit(opportunity: Opportunity, fee_rate: Decimal) -> tuple[Decima
     when received and makes the profit -infinity when spent. A cycle that spends no home
     asset has 0 bps.
     """
-    values = implied_home_values(opportunity)
+    values = _implied_values(opportunity, fee_rate)
     flows: dict[str, Decimal] = defaultdict(Decimal)
     spent = Decimal(0)
-    for leg in opportunity.legs:
-        flow = leg_flow(leg, fee_rate)
+    for flow in leg_flows(opportunity, fee_rate):
         flows[flow.from_asset] -= flow.spend
         flows[flow.to_asset] += flow.receive
         if flow.from_asset == opportunity.home:
@@ -100,16 +137,23 @@ def implied_home_values(opportunity: Opportunity) -> dict[str, Decimal]:
     return values
 
 
+def _implied_values(opportunity: Opportunity, fee_rate: Decimal) -> dict[str, Decimal]:
+    figures = _MEMO.get(opportunity, fee_rate)
+    values = figures.get("values")
+    if values is None:
+        values = figures["values"] = implied_home_values(opportunity)
+    return values  # type: ignore[return-value]
+
+
 def leg_home_notionals(opportunity: Opportunity, fee_rate: Decimal) -> tuple[Decimal, ...]:
     """Each leg's spend valued in home currency at the cycle's own prices.
 
     A leg whose spent asset cannot be valued counts as infinitely large, so a malformed cycle
     fails the per-leg limit rather than slipping past it.
     """
-    values = implied_home_values(opportunity)
+    values = _implied_values(opportunity, fee_rate)
     notionals = []
-    for leg in opportunity.legs:
-        flow = leg_flow(leg, fee_rate)
+    for flow in leg_flows(opportunity, fee_rate):
         value = values.get(flow.from_asset)
         notionals.append(flow.spend * value if value is not None else Decimal("Infinity"))
     return tuple(notionals)

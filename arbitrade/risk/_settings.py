@@ -8,6 +8,7 @@ below raises one :class:`~arbitrade.config.ConfigError` naming ``risk.<field>``.
 from __future__ import annotations
 
 import enum
+import functools
 from decimal import Decimal
 from typing import Any
 
@@ -93,22 +94,22 @@ class RiskSettings:
     cancel_open_orders_on_kill: bool = True
     """Engaging the kill switch also asks the executor to cancel every open order."""
 
-    @property
+    @functools.cached_property
     def tier(self) -> RateTier:
         """The rate tier as an enum."""
         return RateTier(self.rate_tier)
 
-    @property
+    @functools.cached_property
     def disabled(self) -> frozenset[str]:
         """The strategies that start off."""
         return frozenset(name for name in self.disabled_strategies.split(",") if name)
 
-    @property
+    @functools.cached_property
     def profit_checked(self) -> frozenset[str]:
         """Strategies the minimum profit check applies to."""
         return frozenset(name for name in self.min_profit_strategies.split(",") if name)
 
-    @property
+    @functools.cached_property
     def taker_fee_rate(self) -> Decimal:
         """The taker fee as a fraction (40 bps is 0.004)."""
         return self.taker_fee_bps / Decimal(10_000)
