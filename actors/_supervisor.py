@@ -148,19 +148,19 @@ class Supervisor:
             self._nursery = nursery
             try:
                 await self._start_initial()
-            except ChildStartFailed as error:
-                failure = error
-            else:
                 task_status.started()
                 self.status = "running" if self.status in ("idle", "starting") else self.status
-                try:
-                    await self._supervise(receive)
-                except _GiveUp as give_up:
-                    failure = self._escalate(give_up.error)
-                finally:
-                    with trio.CancelScope(shield=True):
-                        await self._stop_all()
-            nursery.cancel_scope.cancel()
+                await self._supervise(receive)
+            except ChildStartFailed as error:
+                failure = error
+            except _GiveUp as give_up:
+                failure = self._escalate(give_up.error)
+            finally:
+                # Also on cancellation (even mid-start): started children are shielded, so
+                # they stop only through here, in reverse order.
+                with trio.CancelScope(shield=True):
+                    await self._stop_all()
+                nursery.cancel_scope.cancel()
         self._events = None
         if failure is not None:
             raise failure

@@ -415,3 +415,23 @@ class TestRestartLog:
         assert nodes["root/a"].status == "running"
         assert nodes["root/inner"].kind == "supervisor"
         assert nodes["root/a"].mailbox is not None
+
+
+class TestCancellationDuringStart:
+    async def test_cancel_when_a_child_is_still_starting_stops_started_ones_and_returns(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """Cancelling while a child's on_start runs cancels it and stops those started before."""
+        journal: list[tuple[str, str]] = []
+
+        class SlowStart(actors.Actor[Any]):
+            async def on_start(self) -> None:
+                journal.append(("starting", "slow"))
+                await trio.sleep(100.0)
+
+        spec = tree(recorder_spec(journal, "a"), actors.ChildSpec("slow", factory=SlowStart))
+        with trio.move_on_after(1.0):
+            async with actors.open_system(spec):
+                pytest.fail("the tree never finished starting")
+        assert journal == [("start", "a"), ("starting", "slow"), ("stop", "a")]
+        assert trio.current_time() == pytest.approx(1.0)
