@@ -52,6 +52,8 @@ class ChildCrashed(SupervisorEvent):
     """Restarts of this child so far (before any restart this crash causes)."""
     phase: str = "run"
     """``run`` or ``start``."""
+    location: str = ""
+    """Where it was raised: ``file:line in function`` of the innermost frame."""
     event = "actor.crashed"
     level = "warning"
 
@@ -89,6 +91,17 @@ class SupervisorEscalated(SupervisorEvent):
     error_message: str = ""
     event = "supervisor.escalated"
     level = "error"
+
+
+def error_location(error: BaseException) -> str:
+    """``file:line in function`` of the frame that raised ``error`` ("" if unknown)."""
+    tb = error.__traceback__
+    if tb is None:
+        return ""
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    return f"{code.co_filename}:{tb.tb_lineno} in {code.co_name}"
 
 
 def event_fields(event: SupervisorEvent) -> dict[str, Any]:

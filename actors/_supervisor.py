@@ -22,6 +22,7 @@ from ._events import (
     ChildStarted,
     ChildStopped,
     SupervisorEscalated,
+    error_location,
 )
 from ._registry import NodeInfo
 from ._specs import ChildSpec, Restart, Strategy, SupervisorSpec
@@ -411,6 +412,7 @@ class Supervisor:
                 error_message=str(error),
                 restart_count=slot.process.restarts,
                 phase=phase,
+                location=error_location(error),
             )
         )
 

@@ -43,12 +43,16 @@ class ThreadActor(Actor[Any]):
         self._pykka_ref: pykka.ActorRef[Any] | None = None
 
     async def on_start(self) -> None:
-        ref = await trio.to_thread.run_sync(
-            lambda: self.actor_class.start(*self._args, **self._kwargs)
-        )
+        hosted, start_errors = _capturing_start_errors(self.actor_class)
+        ref = await trio.to_thread.run_sync(lambda: hosted.start(*self._args, **self._kwargs))
         self._pykka_ref = ref
         ping = ref.ask(pykka.messages.ProxyGetAttr(attr_path=("actor_urn",)), block=False)
-        await trio.to_thread.run_sync(ping.get, abandon_on_cancel=True)
+        try:
+            await trio.to_thread.run_sync(ping.get, abandon_on_cancel=True)
+        except pykka.ActorDeadError:
+            if start_errors:  # pykka swallowed (and logged) it; report the real cause
+                raise start_errors[0] from None
+            raise
 
     async def receive(self, message: Any) -> object:
         assert self._pykka_ref is not None
@@ -63,6 +67,25 @@ class ThreadActor(Actor[Any]):
         stopping = ref.stop(block=False)
         await trio.to_thread.run_sync(stopping.get, abandon_on_cancel=True)
         self.abandoned_thread = False
+
+
+def _capturing_start_errors(
+    actor_class: type[pykka.ThreadingActor],
+) -> tuple[type[pykka.ThreadingActor], list[Exception]]:
+    """A subclass that records what its ``on_start`` raised (pykka only logs it)."""
+    errors: list[Exception] = []
+
+    class Hosted(actor_class):  # type: ignore[valid-type,misc]
+        def on_start(self) -> None:
+            try:
+                super().on_start()
+            except Exception as error:
+                errors.append(error)
+                raise
+
+    Hosted.__name__ = actor_class.__name__
+    Hosted.__qualname__ = actor_class.__qualname__
+    return Hosted, errors
 
 
 class _ThreadFactory:

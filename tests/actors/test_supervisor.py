@@ -397,6 +397,7 @@ class TestRestartLog:
             "boom",
             "a",
         )
+        assert crashed.location.endswith("in receive")
         assert isinstance(restarted, actors.ChildRestarted)
         assert restarted.restart_count == 1
 

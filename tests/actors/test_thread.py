@@ -94,11 +94,12 @@ async def test_thread_child_when_it_raises_is_restarted_with_a_new_thread_actor(
 
 async def test_thread_child_when_on_start_fails_raises_child_start_failed() -> None:
     """A pykka actor whose on_start raises fails the start of the tree."""
-    with pytest.raises(actors.ChildStartFailed, match="root/db"):
+    with pytest.raises(actors.ChildStartFailed, match=r"root/db.*OSError") as caught:
         async with actors.open_system(
             tree(actors.ThreadChild("db", Store, kwargs={"fail_start": True}))
         ):
             pass
+    assert isinstance(caught.value.__cause__, OSError)
 
 
 async def test_thread_child_when_it_will_not_stop_is_abandoned_and_logged() -> None:
