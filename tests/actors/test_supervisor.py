@@ -436,3 +436,45 @@ class TestCancellationDuringStart:
                 pytest.fail("the tree never finished starting")
         assert journal == [("start", "a"), ("starting", "slow"), ("stop", "a")]
         assert trio.current_time() == pytest.approx(1.0)
+
+
+class TestEntryPoints:
+    async def test_run_system_when_started_in_a_nursery_gives_the_system_and_stops_on_request(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """``nursery.start(run_system, tree)`` returns the System; ``stop()`` ends it in order."""
+        journal: list[tuple[str, str]] = []
+        async with trio.open_nursery() as nursery:
+            system = await nursery.start(actors.run_system, tree(recorder_spec(journal, "a")))
+            assert isinstance(system, actors.System)
+            assert await system.registry.lookup("root/a").ask(Ping(1)) == Pong(1)
+            system.stop()
+        assert journal == [("start", "a"), ("stop", "a")]
+
+    async def test_open_system_when_body_raises_stops_tree_and_raises_the_plain_error(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """An error in the body comes out as itself (no exception group), after the stop."""
+        journal: list[tuple[str, str]] = []
+        with pytest.raises(KeyError):
+            async with actors.open_system(tree(recorder_spec(journal, "a"))):
+                raise KeyError("body")
+        assert journal == [("start", "a"), ("stop", "a")]
+
+    async def test_context_when_actor_logs_binds_its_path(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """``context.log`` is a structlog logger bound to the actor's path."""
+
+        class Talker(actors.Actor[Any]):
+            async def receive(self, message: Any) -> object:
+                self.context.log.info("talker.heard", message=message)
+                return None
+
+        with structlog.testing.capture_logs() as logs:
+            async with actors.open_system(tree(actors.ChildSpec("t", factory=Talker))) as system:
+                await system.registry.lookup("root/t").ask("hi")
+        heard = [entry for entry in logs if entry["event"] == "talker.heard"]
+        assert heard == [
+            {"event": "talker.heard", "message": "hi", "actor": "root/t", "log_level": "info"}
+        ]
