@@ -119,6 +119,16 @@ class Connection:
     async def _queue(self, message: dict[str, Any]) -> None:
         await self._send.send(orjson.dumps(message).decode())
 
+    async def _flush(self, messages: list[dict[str, Any]]) -> None:
+        # send_nowait is no checkpoint: the market's tick cannot run between these frames, so
+        # a burst goes out whole; only a full outbox (a slow client) makes us wait.
+        for message in messages:
+            text = orjson.dumps(message).decode()
+            try:
+                self._send.send_nowait(text)
+            except trio.WouldBlock:
+                await self._send.send(text)
+
     async def _reader(self, receive_text: ReceiveText) -> None:
         while True:
             text = await receive_text()
@@ -389,7 +399,9 @@ class Connection:
             with trio.move_on_after(heartbeat):
                 await sim.pulse.wait_past(seen)
             seen = sim.pulse.generation
-            sent = await self._publish()
+            messages = self._collect()
+            sent = len(messages)
+            await self._flush(messages)
             subscribed = bool(
                 self.books
                 or self.tickers
@@ -402,14 +414,14 @@ class Connection:
             if not sent and subscribed and idle and "heartbeat" not in self._stalled():
                 await self._queue({"channel": "heartbeat"})
 
-    async def _publish(self) -> int:
+    def _collect(self) -> list[dict[str, Any]]:
+        """Everything due on this connection now, built without yielding to other tasks."""
         sim = self.sim
         stalled = self._stalled()
-        sent = 0
+        out: list[dict[str, Any]] = []
         if self._status_generation != sim.status_generation:
             self._status_generation = sim.status_generation
-            await self._queue(self._status_message())
-            sent += 1
+            out.append(self._status_message())
         now = sim.model.now()
         if "book" not in stalled:
             for symbol, view in list(self.books.items()):
@@ -419,11 +431,10 @@ class Connection:
                     message = book_message(
                         pair, "update", changes[0], changes[1], self._checksum(symbol), now
                     )
-                    await self._queue(message)
-                    sent += 1
+                    out.append(message)
         new_trades = self._new_trades()
         if "trade" not in stalled and self.trades:
-            sent += await self._publish_trades(new_trades)
+            out.extend(self._trade_messages(new_trades))
         if "ticker" not in stalled and self.tickers:
             traded = {t.symbol for t in new_trades}
             for symbol, (trigger, last_bbo) in list(self.tickers.items()):
@@ -432,14 +443,13 @@ class Connection:
                     trigger != "bbo" and symbol in traded
                 ):
                     self.tickers[symbol] = (trigger, bbo)
-                    await self._queue(
+                    out.append(
                         {
                             "channel": "ticker",
                             "type": "update",
                             "data": [ticker_data(sim, sim.universe.pair(symbol))],
                         }
                     )
-                    sent += 1
         if "ohlc" not in stalled and self.ohlc:
             traded = {t.symbol for t in new_trades}
             for symbol, intervals in list(self.ohlc.items()):
@@ -448,7 +458,7 @@ class Connection:
                 pair = sim.universe.pair(symbol)
                 stats = sim.model.stats(symbol)
                 for interval in sorted(intervals):
-                    await self._queue(
+                    out.append(
                         {
                             "channel": "ohlc",
                             "type": "update",
@@ -456,13 +466,12 @@ class Connection:
                             "data": [ohlc_data(pair, stats.candle(interval, now), now)],
                         }
                     )
-                    sent += 1
         if self.executions_key is not None and "executions" not in stalled:
             events = sim.executions.get(self.executions_key, [])
             if len(events) > self._executions_cursor:
                 for event in events[self._executions_cursor :]:
                     self._sequence += 1
-                    await self._queue(
+                    out.append(
                         {
                             "channel": "executions",
                             "type": "update",
@@ -470,9 +479,8 @@ class Connection:
                             "sequence": self._sequence,
                         }
                     )
-                    sent += 1
                 self._executions_cursor = len(events)
-        return sent
+        return out
 
     def _new_trades(self) -> list[Any]:
         sim = self.sim
@@ -481,21 +489,22 @@ class Connection:
         self._trade_cursor = sim.trade_log_start + len(sim.trade_log)
         return new
 
-    async def _publish_trades(self, trades: list[Any]) -> int:
+    def _trade_messages(self, trades: list[Any]) -> list[dict[str, Any]]:
         by_symbol: dict[str, list[Any]] = {}
         for trade in trades:
             if trade.symbol in self.trades:
                 by_symbol.setdefault(trade.symbol, []).append(trade)
+        out: list[dict[str, Any]] = []
         for symbol, items in by_symbol.items():
             pair = self.sim.universe.pair(symbol)
-            await self._queue(
+            out.append(
                 {
                     "channel": "trade",
                     "type": "update",
                     "data": [trade_data(self.sim, pair, t) for t in items],
                 }
             )
-        return len(by_symbol)
+        return out
 
     def _status_message(self) -> dict[str, Any]:
         return {
