@@ -22,6 +22,8 @@ from arbitrade.execution._executor import ExecutorCore as ExecutorCore
 from arbitrade.execution._executor import Query as Query
 from arbitrade.execution._executor import Submit as Submit
 from arbitrade.execution._ids import client_order_id as client_order_id
+from arbitrade.execution._live import LiveVenue as LiveVenue
+from arbitrade.execution._live import check_live_settings as check_live_settings
 from arbitrade.execution._matching import match_ioc as match_ioc
 from arbitrade.execution._order import TrackedOrder as TrackedOrder
 from arbitrade.execution._paper import PaperVenue as PaperVenue

@@ -1,0 +1,422 @@
+"""The live venue: real orders on Kraken through WebSocket v2, REST as the fallback.
+
+Safety first: :func:`check_live_settings` refuses to start unless the mode is ``live``, an
+API key and secret are configured, and the key's declared permissions hold no withdrawal
+scope. Tests run it against the simulator only.
+
+Orders go out as WS v2 ``add_order`` (limit, IOC, ``cl_ord_id``, ``deadline``) without waiting
+for the acknowledgement, so three legs leave back to back; when the WebSocket is down they go
+through REST ``AddOrder``. Fills and every other state change come from the ``executions``
+channel (subscribed with ``snap_orders`` and ``snap_trades``, renewed on every reconnect, so
+fills that happened while disconnected arrive as the snapshot). A refusal (``EOrder:...``)
+becomes a REJECTED report with Kraken's error string; an unknown outcome (timeout, dropped
+connection) produces nothing, and the executor's reconnect query settles it.
+
+The venue keeps the interface's rules itself, since Kraken checks ``cl_ord_id`` uniqueness only
+among open orders: an id sent once in this process is never sent again (REJECTED with
+``DUPLICATE_REASON``), and an order past its deadline is refused before it is sent.
+``query`` asks REST: ``QueryOrders`` by Kraken id when known, else ``OpenOrders`` filtered by
+``cl_ord_id``; an order found in neither was never received (or closed before its id was
+learnt: the executions snapshot then reports its fills).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any, Final
+
+import structlog
+import trio
+
+from arbitrade.config import Mode, Settings
+from arbitrade.execution._errors import VenueRefusedToStart, VenueUnavailable
+from arbitrade.execution._venue import (
+    DEADLINE_REASON,
+    DUPLICATE_REASON,
+    ExecType,
+    ExecutionReport,
+    OrderRequest,
+    VenueConnection,
+    VenueEvent,
+)
+from arbitrade.kraken import (
+    AddOrder,
+    CancelOrder,
+    Execution,
+    ExecutionsMessage,
+    KrakenError,
+    KrakenException,
+    KrakenRestClient,
+    KrakenTransportError,
+    KrakenWsClient,
+    Message,
+    RequestTimedOut,
+    UnknownOrder,
+    normalize_asset,
+)
+from arbitrade.messages import BookTop, OrderState, Side
+
+log = structlog.get_logger(__name__)
+
+_EXEC_TYPES: Final = {
+    "pending_new": ExecType.PENDING_NEW,
+    "new": ExecType.NEW,
+    "trade": ExecType.TRADE,
+    "filled": ExecType.FILLED,
+    "canceled": ExecType.CANCELED,
+    "expired": ExecType.EXPIRED,
+}
+_STATUSES: Final = {
+    "pending_new": OrderState.PENDING,
+    "new": OrderState.OPEN,
+    "partially_filled": OrderState.PARTIALLY_FILLED,
+    "filled": OrderState.FILLED,
+    "canceled": OrderState.CANCELLED,
+    "expired": OrderState.EXPIRED,
+}
+_REST_STATUSES: Final = {
+    "pending": OrderState.PENDING,
+    "open": OrderState.OPEN,
+    "closed": OrderState.FILLED,
+    "canceled": OrderState.CANCELLED,
+    "expired": OrderState.EXPIRED,
+}
+_MIN_DEADLINE: Final = 0.5
+_MAX_DEADLINE: Final = 60.0
+
+
+def check_live_settings(settings: Settings) -> None:
+    """Raise :class:`VenueRefusedToStart` unless live trading is safe to start.
+
+    Rules: mode ``live``; API key and secret present; declared permissions include none
+    with withdrawal scope (Kraken cannot be asked, so the declaration is what is checked).
+    """
+    if settings.mode is not Mode.LIVE:
+        raise VenueRefusedToStart("live", f"mode is {settings.mode.value}, not live")
+    if not settings.has_credentials:
+        raise VenueRefusedToStart("live", "KRAKEN_API_KEY and KRAKEN_API_SECRET are required")
+    withdrawal = sorted(p for p in settings.kraken_api_key_permissions if "withdraw" in p)
+    if withdrawal:
+        raise VenueRefusedToStart(
+            "live", f"the API key has withdrawal scope ({', '.join(withdrawal)}): refused"
+        )
+
+
+def _rfc3339(wall: float) -> str:
+    return dt.datetime.fromtimestamp(wall, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class _Known:
+    __slots__ = ("fees", "order", "order_id")
+
+    def __init__(self, order: OrderRequest) -> None:
+        self.order = order
+        self.order_id = ""
+        self.fees = Decimal(0)
+
+
+class LiveVenue:
+    """Kraken through WS v2 with REST fallback; see the module docstring.
+
+    Args:
+        settings: application settings (mode, credentials, URLs); checked at construction.
+        rest_pair: maps a v2 symbol to the name REST ``AddOrder`` takes (Kraken: the altname
+            from a :class:`~arbitrade.kraken.SymbolMap`); the identity by default.
+        rest: a REST client (built from ``settings`` when None).
+        ws: a private WebSocket client (built from ``settings`` when None).
+        wall_clock: Unix time, for the ``deadline`` Kraken is sent.
+
+    Raises:
+        VenueRefusedToStart: ``settings`` break a rule of :func:`check_live_settings`.
+    """
+
+    name = "live"
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        rest_pair: Callable[[str], str] = lambda symbol: symbol,
+        rest: KrakenRestClient | None = None,
+        ws: KrakenWsClient | None = None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        check_live_settings(settings)
+        self._rest = rest or KrakenRestClient(
+            settings.kraken_rest_url,
+            api_key=settings.kraken_api_key,
+            api_secret=settings.kraken_api_secret,
+        )
+        self._ws = ws or KrakenWsClient(
+            settings.kraken_ws_private_url,
+            token_provider=self._rest.get_websockets_token,
+            on_message=self._on_message,
+        )
+        self._rest_pair = rest_pair
+        self._wall_clock = wall_clock
+        self._known: dict[str, _Known] = {}
+        self._by_order_id: dict[str, str] = {}
+        self._send, self._events = trio.open_memory_channel[VenueEvent](math.inf)
+        self._nursery: trio.Nursery | None = None
+        self._connected = False
+
+    @property
+    def events(self) -> trio.MemoryReceiveChannel[VenueEvent]:
+        """Execution reports and connection changes."""
+        return self._events
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Connect, subscribe to executions, report started; reconnect until cancelled."""
+        try:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(self._ws.run)
+                await self._ws.wait_connected()
+                await self._ws.subscribe("executions", None, snap_orders=True, snap_trades=True)
+                self._set_connected(True, "subscribed")
+                self._nursery = nursery
+                nursery.start_soon(self._watch_connection)
+                task_status.started()
+                await trio.sleep_forever()
+        finally:
+            self._nursery = None
+            with trio.CancelScope(shield=True):
+                await self._rest.aclose()
+
+    async def _watch_connection(self) -> None:
+        while True:
+            await trio.sleep(0.05)
+            up = self._ws.is_connected
+            if up != self._connected:
+                self._set_connected(up, "reconnected" if up else "connection lost")
+
+    def _set_connected(self, connected: bool, reason: str) -> None:
+        self._connected = connected
+        log.info("live.connection", connected=connected, reason=reason)
+        self._send.send_nowait(VenueConnection(connected, reason, trio.current_time()))
+
+    # --- orders ------------------------------------------------------------------------------
+    async def submit(self, order: OrderRequest) -> None:
+        """Send ``order`` (WS, else REST) without waiting for Kraken's answer."""
+        nursery = self._nursery
+        if nursery is None:
+            raise VenueUnavailable(self.name, "not running")
+        now = trio.current_time()
+        if order.cl_ord_id in self._known:
+            self._emit(
+                self._report(order, ExecType.REJECTED, OrderState.REJECTED, DUPLICATE_REASON)
+            )
+            return
+        if now > order.deadline:
+            self._emit(self._report(order, ExecType.REJECTED, OrderState.REJECTED, DEADLINE_REASON))
+            return
+        self._known[order.cl_ord_id] = _Known(order)
+        seconds = min(max(order.deadline - now, _MIN_DEADLINE), _MAX_DEADLINE)
+        deadline = _rfc3339(self._wall_clock() + seconds)
+        if self._ws.is_connected:
+            nursery.start_soon(self._place_ws, order, deadline)
+        else:
+            nursery.start_soon(self._place_rest, order, deadline)
+        await trio.lowlevel.checkpoint()
+
+    async def _place_ws(self, order: OrderRequest, deadline: str) -> None:
+        request = AddOrder(
+            side=order.side.value,
+            order_qty=order.qty,
+            symbol=order.symbol,
+            order_type="limit",
+            limit_price=order.limit_price,
+            time_in_force=order.time_in_force,
+            cl_ord_id=order.cl_ord_id,
+            post_only=order.post_only or None,
+            deadline=deadline,
+        )
+        try:
+            ack = await self._ws.add_order(request)
+        except KrakenError as error:
+            self._emit(self._report(order, ExecType.REJECTED, OrderState.REJECTED, error.code))
+        except (KrakenTransportError, RequestTimedOut) as error:
+            log.warning(
+                "live.add_order_outcome_unknown", cl_ord_id=order.cl_ord_id, error=str(error)
+            )
+        else:
+            self._learn_order_id(order.cl_ord_id, ack.order.order_id)
+
+    async def _place_rest(self, order: OrderRequest, deadline: str) -> None:
+        try:
+            result = await self._rest.add_order(
+                pair=self._rest_pair(order.symbol),
+                side=order.side.value,
+                order_type="limit",
+                volume=order.qty,
+                price=order.limit_price,
+                cl_ord_id=order.cl_ord_id,
+                time_in_force=order.time_in_force,
+                post_only=order.post_only,
+                deadline=deadline,
+            )
+        except KrakenError as error:
+            self._emit(self._report(order, ExecType.REJECTED, OrderState.REJECTED, error.code))
+        except KrakenException as error:
+            log.warning(
+                "live.add_order_outcome_unknown", cl_ord_id=order.cl_ord_id, error=str(error)
+            )
+        else:
+            if result.txids:
+                self._learn_order_id(order.cl_ord_id, result.txids[0])
+
+    def _learn_order_id(self, cl_ord_id: str, order_id: str) -> None:
+        known = self._known.get(cl_ord_id)
+        if known is not None and order_id:
+            known.order_id = order_id
+            self._by_order_id[order_id] = cl_ord_id
+
+    async def cancel(self, cl_ord_id: str) -> None:
+        """Ask Kraken to cancel (WS, else REST); unknown or closed orders are ignored."""
+        nursery = self._nursery
+        if nursery is None:
+            raise VenueUnavailable(self.name, "not running")
+        if cl_ord_id in self._known:
+            nursery.start_soon(self._cancel, cl_ord_id)
+        await trio.lowlevel.checkpoint()
+
+    async def _cancel(self, cl_ord_id: str) -> None:
+        try:
+            if self._ws.is_connected:
+                await self._ws.cancel_order(CancelOrder(cl_ord_id=(cl_ord_id,)))
+            else:
+                await self._rest.cancel_order(cl_ord_id=cl_ord_id)
+        except UnknownOrder:
+            return
+        except KrakenException as error:
+            log.warning("live.cancel_failed", cl_ord_id=cl_ord_id, error=str(error))
+
+    async def query(self, cl_ord_id: str) -> ExecutionReport | None:
+        """The order's state from REST, or None when Kraken does not know it (see module)."""
+        known = self._known.get(cl_ord_id)
+        try:
+            if known is not None and known.order_id:
+                result = await self._rest.query_orders([known.order_id])
+                info = result.get(known.order_id)
+            else:
+                open_orders = (await self._rest.open_orders(cl_ord_id=cl_ord_id)).get("open", {})
+                found = [
+                    (order_id, row)
+                    for order_id, row in open_orders.items()
+                    if row.get("cl_ord_id") == cl_ord_id
+                ]
+                info = found[0][1] if found else None
+                if found:
+                    self._learn_order_id(cl_ord_id, found[0][0])
+        except KrakenError as error:
+            log.warning("live.query_refused", cl_ord_id=cl_ord_id, error=error.code)
+            return None
+        except KrakenException as error:
+            raise VenueUnavailable(self.name, f"query failed: {error}") from error
+        if info is None:
+            return None
+        return self._status_from_rest(cl_ord_id, info)
+
+    def _status_from_rest(self, cl_ord_id: str, info: Mapping[str, Any]) -> ExecutionReport:
+        known = self._known.get(cl_ord_id)
+        descr = info.get("descr") or {}
+        side = Side(descr.get("type", known.order.side.value if known else "buy"))
+        qty = Decimal(str(info.get("vol", "0")))
+        cum = Decimal(str(info.get("vol_exec", "0")))
+        status = _REST_STATUSES.get(str(info.get("status")), OrderState.PENDING)
+        if status is OrderState.FILLED and cum < qty:
+            status = OrderState.CANCELLED  # closed before the whole quantity traded (IOC)
+        return ExecutionReport(
+            cl_ord_id=cl_ord_id,
+            exec_type=ExecType.STATUS,
+            order_status=status,
+            symbol=known.order.symbol if known else str(descr.get("pair", "")),
+            side=side,
+            order_qty=qty,
+            cum_qty=cum,
+            at=trio.current_time(),
+            venue_order_id=known.order_id if known else "",
+            reason=str(info.get("reason") or ""),
+            cum_cost=Decimal(str(info.get("cost", "0"))),
+            cum_fee=Decimal(str(info.get("fee", "0"))),
+        )
+
+    async def balances(self) -> dict[str, Decimal]:
+        """Kraken ``Balance``, asset names normalised (XXBT -> BTC, ZUSD -> USD)."""
+        try:
+            raw = await self._rest.balance()
+        except KrakenException as error:
+            raise VenueUnavailable(self.name, f"balance failed: {error}") from error
+        balances: dict[str, Decimal] = {}
+        for asset, amount in raw.items():
+            name = normalize_asset(asset)
+            balances[name] = balances.get(name, Decimal(0)) + amount
+        return balances
+
+    def observe_book(self, book: BookTop) -> None:
+        """Kraken matches against its own book: nothing to do."""
+
+    # --- executions --------------------------------------------------------------------------
+    def _on_message(self, message: Message) -> None:
+        if isinstance(message, ExecutionsMessage):
+            for execution in message.executions:
+                report = self._from_execution(execution)
+                if report is not None:
+                    self._emit(report)
+
+    def _from_execution(self, execution: Execution) -> ExecutionReport | None:
+        cl_ord_id = execution.cl_ord_id or self._by_order_id.get(execution.order_id, "")
+        known = self._known.get(cl_ord_id)
+        if known is None:
+            return None  # not an order of this process (manual, or before a restart)
+        self._learn_order_id(cl_ord_id, execution.order_id)
+        exec_type = _EXEC_TYPES.get(execution.exec_type, ExecType.STATUS)
+        status = _STATUSES.get(execution.order_status or execution.exec_type)
+        if status is None:
+            status = OrderState.PENDING
+        fee = sum((f.qty for f in execution.fees), Decimal(0))
+        fee_asset = normalize_asset(execution.fees[0].asset) if execution.fees else ""
+        if exec_type is ExecType.TRADE:
+            known.fees += fee
+        order = known.order
+        return ExecutionReport(
+            cl_ord_id=cl_ord_id,
+            exec_type=exec_type,
+            order_status=status,
+            symbol=execution.symbol or order.symbol,
+            side=Side(execution.side) if execution.side else order.side,
+            order_qty=execution.order_qty if execution.order_qty is not None else order.qty,
+            cum_qty=execution.cum_qty or Decimal(0),
+            at=trio.current_time(),
+            venue_order_id=execution.order_id,
+            exec_id=execution.exec_id or "",
+            last_qty=execution.last_qty or Decimal(0),
+            last_price=execution.last_price or Decimal(0),
+            fee=fee,
+            fee_asset=fee_asset,
+            liquidity=execution.liquidity_ind or "t",
+            reason=execution.reason or "",
+            cum_cost=execution.cum_cost or Decimal(0),
+            cum_fee=known.fees,
+        )
+
+    def _report(
+        self, order: OrderRequest, exec_type: ExecType, status: OrderState, reason: str
+    ) -> ExecutionReport:
+        return ExecutionReport(
+            cl_ord_id=order.cl_ord_id,
+            exec_type=exec_type,
+            order_status=status,
+            symbol=order.symbol,
+            side=order.side,
+            order_qty=order.qty,
+            cum_qty=Decimal(0),
+            at=trio.current_time(),
+            reason=reason,
+        )
+
+    def _emit(self, report: ExecutionReport) -> None:
+        self._send.send_nowait(report)
