@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-import outcome
 import structlog
 import trio
 
@@ -108,11 +107,11 @@ class ActorCell:
                     result = await handle(item.message)
                 except BaseException as error:
                     if isinstance(error, Exception):
-                        item.resolve(crashed(path, error))
+                        item.fail(crashed(path, error))
                     else:
-                        item.resolve(outcome.Error(ActorStopped(path, "stopped before replying")))
+                        item.fail(ActorStopped(path, "stopped before replying"))
                     raise
-                item.resolve(outcome.Value(result))
+                item.reply(result)
             elif kind is _Crash:
                 raise item.error
             else:

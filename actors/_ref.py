@@ -6,7 +6,6 @@ import math
 from typing import Any
 
 import attrs
-import outcome
 import trio
 
 from ._errors import ActorCrashed, ActorStopped, AskTimeout, MailboxFull
@@ -23,39 +22,63 @@ _REPARK: Any = object()
 
 
 class _Ask:
-    """Envelope of an ask: the message and where its single reply goes."""
+    """Envelope of an ask: the message and where its single reply goes.
 
-    __slots__ = ("bucket", "message", "result", "state", "task")
+    It is also the value the caller is rescheduled with: ``wait_task_rescheduled`` only calls
+    ``unwrap()`` on it, so a reply costs no allocation beyond the envelope.
+    """
 
-    # state: 0 sent (caller not parked), 1 caller parked, 2 resolved, 3 abandoned
+    __slots__ = ("bucket", "message", "state", "task", "value")
+
+    # state: 0 sent (caller not parked), 1 caller parked, 2 replied, 3 abandoned, 4 failed
     def __init__(self, message: object) -> None:
         self.message = message
-        self.task: trio.lowlevel.Task | None = None
-        self.result: outcome.Outcome[Any] | None = None
         self.state = 0
         self.bucket: dict[_Ask, None] | None = None
+        self.task: trio.lowlevel.Task
+        self.value: Any
 
-    def resolve(self, result: outcome.Outcome[Any]) -> None:
-        """Deliver the reply; a reply for an abandoned ask is dropped."""
+    def reply(self, value: object) -> None:
+        """Deliver the reply; a reply to an abandoned ask is dropped."""
         state = self.state
         if state == 1:
             self.state = 2
-            trio.lowlevel.reschedule(self.task, result)  # type: ignore[arg-type]
+            self.value = value
+            trio.lowlevel.reschedule(self.task, self)  # type: ignore[arg-type]
         elif state == 0:
             self.state = 2
-            self.result = result
+            self.value = value
+
+    def fail(self, error: BaseException) -> None:
+        """Make the ask raise ``error``; dropped if the ask was abandoned."""
+        state = self.state
+        if state == 1:
+            self.state = 4
+            self.value = error
+            trio.lowlevel.reschedule(self.task, self)  # type: ignore[arg-type]
+        elif state == 0:
+            self.state = 4
+            self.value = error
+
+    def unwrap(self) -> Any:
+        """The reply (called by Trio when the caller resumes)."""
+        if self.state == 4:
+            raise self.value
+        return self.value
 
     def expire(self) -> None:
         """The timer found it overdue: wake the caller to raise AskTimeout."""
         if self.state == 1:
             self.state = 3
-            trio.lowlevel.reschedule(self.task, outcome.Value(_TIMED_OUT))  # type: ignore[arg-type]
+            self.value = _TIMED_OUT
+            trio.lowlevel.reschedule(self.task, self)  # type: ignore[arg-type]
 
     def rehome(self) -> None:
         """The timer is stopping: wake the caller to wait under its own cancel scope."""
         if self.state == 1:
             self.state = 0
-            trio.lowlevel.reschedule(self.task, outcome.Value(_REPARK))  # type: ignore[arg-type]
+            self.value = _REPARK
+            trio.lowlevel.reschedule(self.task, self)  # type: ignore[arg-type]
 
     def abort(self, _: object) -> trio.lowlevel.Abort:
         """The caller was cancelled: drop any late reply."""
@@ -206,10 +229,9 @@ class Ref[M]:
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             raise ActorStopped(self.path) from None
         while True:
-            if envelope.state == 2:  # replied (or dropped) before we parked
+            if envelope.state >= 2:  # replied (or failed) before we parked
                 await trio.lowlevel.checkpoint()
-                assert envelope.result is not None
-                return envelope.result.unwrap()
+                return envelope.unwrap()
             envelope.task = trio.lowlevel.current_task()
             envelope.state = 1
             if deadline == math.inf:
@@ -247,7 +269,7 @@ class Ref[M]:
             dropped = self._receive.receive_nowait()
             self._send.send_nowait(item)
         if type(dropped) is _Ask:
-            dropped.resolve(outcome.Error(MailboxFull(self.path, self._mailbox.capacity)))
+            dropped.fail(MailboxFull(self.path, self._mailbox.capacity))
 
     def statistics(self) -> MailboxStatistics:
         """A frozen snapshot of this mailbox."""
@@ -288,7 +310,7 @@ class Ref[M]:
                 break
             dropped += 1
             if type(item) is _Ask:
-                item.resolve(outcome.Error(ActorStopped(self.path, "stopped before handling it")))
+                item.fail(ActorStopped(self.path, "stopped before handling it"))
         self._dropped += dropped
         return dropped
 
@@ -297,11 +319,11 @@ class Ref[M]:
         return self._receive.statistics().tasks_waiting_receive > 0
 
 
-def crashed(path: str, error: BaseException) -> outcome.Error:
-    """The outcome an ask gets when its handler raised ``error``."""
+def crashed(path: str, error: BaseException) -> ActorCrashed:
+    """What an ask raises when its handler raised ``error``."""
     wrapped = ActorCrashed(path, error)
     wrapped.__cause__ = error
-    return outcome.Error(wrapped)
+    return wrapped
 
 
 INFINITY = math.inf

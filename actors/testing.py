@@ -23,7 +23,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import outcome
 import trio
 
 from ._actor import Actor
@@ -159,7 +158,7 @@ class Probe:
         async for item in receive:
             if type(item) is _Ask:
                 reply = self._reply(item.message) if self._reply is not None else None
-                item.resolve(outcome.Value(reply))
+                item.reply(reply)
                 self._inbox.put(item.message)
             else:
                 self._inbox.put(item)

@@ -11,7 +11,6 @@ the last one is received. Ratios are to the bare-channel row of the same kind, i
 from __future__ import annotations
 
 import argparse
-import statistics
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -286,8 +285,7 @@ def main() -> None:
     pykka_ask_p50 = next(percentile(r[2], 0.5) for r in rows if r[1] == "pykka ask round trip")
     print(f"\nactor ask is {pykka_ask_p50 / actor_ask_p50:.1f}x faster than pykka ask (p50)")
     print(
-        f"messages per trio case: {args.messages}; mean of hop latencies is "
-        f"{statistics.fmean(rows[1][2]) / 1000:.2f} µs"
+        f"messages per Trio case: {args.messages}; per pykka case: {max(1000, args.messages // 4)}"
     )
 
 
