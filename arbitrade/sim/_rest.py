@@ -23,7 +23,7 @@ from arbitrade.sim._numbers import decimal_to_json, units_to_fixed
 from arbitrade.sim._orders import Order, OrderRejected
 from arbitrade.sim._reports import describe, rest_order_info
 from arbitrade.sim._simulator import Simulator
-from arbitrade.sim._time import rfc1123
+from arbitrade.sim._time import rfc1123, rfc3339
 from arbitrade.sim._universe import Asset, Pair
 
 log = structlog.get_logger(__name__)
@@ -142,8 +142,6 @@ def _time(sim: Simulator, _: Params) -> Any:
 
 
 def _system_status(sim: Simulator, _: Params) -> Any:
-    from arbitrade.sim._time import rfc3339
-
     return {"status": sim.faults.system_status, "timestamp": rfc3339(sim.clock())[:19] + "Z"}
 
 
