@@ -232,22 +232,41 @@ class Harness:
         with contextlib.suppress(SupervisorGaveUp):
             await self.system.run(tree, task_status=task_status)
 
-    async def crash(self, target: str | Ref[Any], error: BaseException | None = None) -> None:
+    async def crash(
+        self,
+        target: str | Ref[Any],
+        error: BaseException | None = None,
+        *,
+        within: float = 5.0,
+    ) -> None:
         """Make the actor raise ``error`` (default ``InjectedCrash``) when it reaches this
-        point in its mailbox, and wait until its supervisor has seen the crash."""
+        point in its mailbox, and wait until its supervisor has logged the crash.
+
+        Raises:
+            ExpectationFailed: the crash was not logged within ``within`` seconds (the actor
+                is stuck on an earlier message, or is not supervised).
+            MailboxFull: the mailbox is full.
+        """
         ref = target if isinstance(target, Ref) else self.registry.lookup(target)
         error = error if error is not None else InjectedCrash(f"crash injected into {ref.path}")
-        seen = self.system.restart_log.total
+        log = self.system.restart_log
+        start = seen = log.total
         ref._inject(_Crash(error))
-        while True:
-            await self.system.restart_log.wait_for_more(seen)
-            events = self.system.restart_log.events()
-            seen = self.system.restart_log.total
-            if any(
-                isinstance(e, ChildCrashed) and e.path == ref.path and e.error_message == str(error)
-                for e in events[-10:]
-            ):
-                return
+        with trio.move_on_after(within):
+            while True:
+                await log.wait_for_more(seen)
+                seen = log.total
+                fresh = log.events()[-(seen - start) :]
+                if any(
+                    isinstance(e, ChildCrashed)
+                    and e.path == ref.path
+                    and e.error_message == str(error)
+                    for e in fresh
+                ):
+                    return
+        raise ExpectationFailed(
+            f"crash injected into {ref.path!r} was not logged within {within:g}s"
+        )
 
     @property
     def restart_log(self) -> tuple[SupervisorEvent, ...]:

@@ -152,3 +152,22 @@ class TestCrashAndRestartLog:
                 actors.ChildStartFailed, match="'root/broken' failed to start: OSError"
             ):
                 await harness.start(Broken, name="broken")
+
+
+async def test_crash_when_actor_is_stuck_fails_readably(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Injecting a crash into an actor stuck on an earlier message fails after ``within``."""
+
+    class Stuck(actors.Actor[Any]):
+        async def receive(self, message: Any) -> object:
+            await trio.sleep_forever()
+            return None
+
+    async with actors.testing.open_harness() as harness:
+        ref = await harness.start(actors.ChildSpec("stuck", factory=Stuck, shutdown_timeout=1.0))
+        await ref.send("hang")
+        with pytest.raises(
+            actors.testing.ExpectationFailed, match="'root/stuck' was not logged within 2s"
+        ):
+            await harness.crash(ref, within=2.0)
