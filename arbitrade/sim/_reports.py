@@ -66,12 +66,6 @@ def execution_event(
     if order.userref is not None:
         event["order_userref"] = order.userref
     if fill is not None:
-        if (
-            fill.lots == order.filled_lots
-            and order.status is OrderStatus.OPEN
-            and not (order.remaining_lots)
-        ):
-            event["order_status"] = "filled"
         event.update(
             exec_id=fill.exec_id,
             trade_id=fill.trade_id,
