@@ -11,17 +11,24 @@ import pytest
 import trio
 
 from arbitrade.config import Mode, Secret, Settings
-from arbitrade.execution import LiveVenue, VenueRefusedToStart, check_live_settings
+from arbitrade.execution import (
+    LiveVenue,
+    OrderRequest,
+    VenueConnection,
+    VenueRefusedToStart,
+    check_live_settings,
+)
 from arbitrade.execution.testing import VenueFixture, check_venue
 from arbitrade.messages import (
     TOPIC_OPPORTUNITIES,
     CycleFinished,
     Fill,
     Leg,
+    OrderState,
     PortfolioSnapshot,
 )
 from arbitrade.messages import Side as MessageSide
-from arbitrade.sim import DEFAULT_API_KEY, MarketSettings, SimConfig, serve_simulator
+from arbitrade.sim import DEFAULT_API_KEY, MarketSettings, SimConfig, Simulator, serve_simulator
 from arbitrade.sim._book import Side as BookSide
 from arbitrade.sim._config import DEFAULT_API_SECRET
 from tests.execution.tree import trading_tree
@@ -64,6 +71,8 @@ class TestRefusals:
 
 
 SYMBOL = "BTC/USD"
+SIMULATORS: list[Simulator] = []
+"""Simulators started by :func:`simulated_live`, newest last (for fault injection)."""
 
 
 @asynccontextmanager
@@ -81,6 +90,7 @@ async def simulated_live() -> AsyncIterator[VenueFixture]:
         venue = LiveVenue(settings)
         await nursery.start(venue.run)
         sim = running.simulator
+        SIMULATORS.append(sim)
         pair = sim.universe.pair(SYMBOL)
         book = sim.model.book(SYMBOL)
         ask = Decimal(book.best(BookSide.ASK) or 0).scaleb(-pair.price_precision)
@@ -144,3 +154,41 @@ class TestTradingTreeOnSimulator:
                 assert fill.qty == Decimal("0.01")
                 assert fill.price <= price
             nursery.cancel_scope.cancel()
+
+
+class TestReconnect:
+    @pytest.mark.slow
+    async def test_connection_when_dropped_reports_down_up_and_rest_fallback_trades(
+        self,
+    ) -> None:
+        """A dropped WebSocket shows as down then up; an order sent while down goes by REST
+        and its fill is learnt after the reconnect (executions snapshot, or a query)."""
+        async with simulated_live() as fixture:
+            venue = fixture.venue
+            assert isinstance(venue, LiveVenue)
+            first = await venue.events.receive()
+            assert isinstance(first, VenueConnection)
+            assert first.connected
+            SIMULATORS[-1].drop_connections()
+            with trio.fail_after(5):
+                while not isinstance(event := await venue.events.receive(), VenueConnection):
+                    pass
+            assert not event.connected
+            order = OrderRequest(
+                "rest-fallback-1",
+                SYMBOL,
+                MessageSide.BUY,
+                fixture.qty,
+                fixture.crossing_buy_price,
+                trio.current_time() + 5,
+            )
+            await venue.submit(order)
+            with trio.fail_after(10):
+                while not (
+                    isinstance(event := await venue.events.receive(), VenueConnection)
+                    and event.connected
+                ):
+                    pass
+            status = await venue.query(order.cl_ord_id)
+            assert status is not None
+            assert (status.order_status, status.cum_qty) == (OrderState.FILLED, fixture.qty)
