@@ -27,6 +27,7 @@ from arbitrade.execution._live import check_live_settings as check_live_settings
 from arbitrade.execution._matching import match_ioc as match_ioc
 from arbitrade.execution._order import TrackedOrder as TrackedOrder
 from arbitrade.execution._paper import PaperVenue as PaperVenue
+from arbitrade.execution._paper import rates_from_taker_fees as rates_from_taker_fees
 from arbitrade.execution._scripted import ScriptedVenue as ScriptedVenue
 from arbitrade.execution._scripted import fills_at_limit as fills_at_limit
 from arbitrade.execution._scripted import matches_book as matches_book

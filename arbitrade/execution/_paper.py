@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 
 import structlog
@@ -31,6 +31,7 @@ from arbitrade.execution._venue import (
     VenueEvent,
     split_symbol,
 )
+from arbitrade.graph import TakerFees
 from arbitrade.messages import BookTop, OrderState, Side
 
 log = structlog.get_logger(__name__)
@@ -56,6 +57,8 @@ class PaperVenue:
         taker_fee_rate: the fee as a fraction of each trade's cost (0.004 is 40 bps).
         latency: seconds between ``submit`` and matching.
         balances: starting ledger per asset; None means unlimited funds and no ledger.
+        rates: the taker rate per symbol (a fee profile, see :func:`rates_from_taker_fees`);
+            when given it wins over ``taker_fee_rate``.
     """
 
     name = "paper"
@@ -66,8 +69,10 @@ class PaperVenue:
         taker_fee_rate: Decimal,
         latency: float = 0.0,
         balances: Mapping[str, Decimal] | None = None,
+        rates: Callable[[str], Decimal] | None = None,
     ) -> None:
         self.taker_fee_rate = taker_fee_rate
+        self._rates = rates
         self.latency = latency
         self._ledger = dict(balances) if balances is not None else None
         self._send, self._events = trio.open_memory_channel[VenueEvent](math.inf)
@@ -144,7 +149,7 @@ class PaperVenue:
             order,
             book,
             taken=self._taken.setdefault(order.symbol, {}),
-            fee_rate=self.taker_fee_rate,
+            fee_rate=self._rate(order.symbol),
             venue_order_id=paper.venue_order_id,
             at=now,
             totals=paper.totals,
@@ -154,12 +159,15 @@ class PaperVenue:
                 self._book_trade(report)
             self._emit(report)
 
+    def _rate(self, symbol: str) -> Decimal:
+        return self._rates(symbol) if self._rates is not None else self.taker_fee_rate
+
     def _affordable(self, order: OrderRequest) -> bool:
         if self._ledger is None:
             return True
         base, quote = split_symbol(order.symbol)
         if order.side is Side.BUY:
-            needed, asset = order.qty * order.limit_price * (1 + self.taker_fee_rate), quote
+            needed, asset = order.qty * order.limit_price * (1 + self._rate(order.symbol)), quote
         else:
             needed, asset = order.qty, base
         return self._ledger.get(asset, Decimal(0)) >= needed
@@ -253,3 +261,16 @@ class PaperVenue:
         """The ledger (empty when funds are unlimited)."""
         await trio.lowlevel.checkpoint()
         return dict(self._ledger or {})
+
+
+def rates_from_taker_fees(fees: TakerFees) -> Callable[[str], Decimal]:
+    """Per-symbol taker rates from the fee profile the graph loaded (``config/fees.toml``):
+    the stable rate for fiat/stablecoin bases and pegged pairs, the default rate otherwise."""
+
+    def rate(symbol: str) -> Decimal:
+        base = split_symbol(symbol)[0]
+        if base in fees.stable_assets or symbol in fees.pegged_pairs:
+            return fees.stable_rate
+        return fees.default_rate
+
+    return rate

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
+from pathlib import Path
 
 import trio
 import trio.testing
@@ -17,13 +18,16 @@ from arbitrade.execution import (
     ScriptedVenue,
     VenueUnavailable,
     matches_book,
+    rates_from_taker_fees,
 )
 from arbitrade.execution.testing import VenueFixture, check_venue
+from arbitrade.graph import GraphSettings, load_taker_fees
 from arbitrade.messages import OrderState, Side
 from tests.execution.market import book
 
 D = Decimal
 FEE = D("0.004")
+FEES_FILE = Path(__file__).resolve().parents[2] / "config" / "fees.toml"
 BTC = book("BTC/USD", [("49990", "1")], [("50000", "0.3"), ("50010", "0.5")])
 
 
@@ -193,4 +197,20 @@ class TestPaperVenue:
             await venue.submit(order("a", Side.BUY, "0.1", "50000"))
             (report,) = await drain(venue)
             assert report.order_status is OrderState.REJECTED
+            nursery.cancel_scope.cancel()
+
+
+class TestFeeProfile:
+    async def test_fill_when_fee_profile_given_charges_its_rate(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """The repository's fee profile sets the rate per pair (stable pairs pay their own)."""
+        fees = load_taker_fees(GraphSettings(), fees_path=FEES_FILE)
+        venue = PaperVenue(taker_fee_rate=D(1), rates=rates_from_taker_fees(fees))
+        venue.observe_book(BTC)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(venue.run)
+            await venue.submit(order("a", Side.BUY, "0.1", "50000"))
+            (trade,) = [r for r in await drain(venue) if r.exec_type is ExecType.TRADE]
+            assert trade.fee == D("0.1") * D(50000) * fees.default_rate
             nursery.cancel_scope.cancel()
