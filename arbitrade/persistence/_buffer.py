@@ -28,11 +28,11 @@ class RowBuffer:
     Trio time the oldest one arrived.
 
     Encoding a chunk takes about a microsecond per row on the caller's thread (the Trio
-    loop): ``chunk_rows`` bounds that pause (256 rows: a few tenths of a millisecond).
+    loop): ``chunk_rows`` bounds that pause (128 rows: about a tenth of a millisecond).
     """
 
     def __init__(
-        self, wall_clock: Callable[[], float] = time.time, *, chunk_rows: int = 256
+        self, wall_clock: Callable[[], float] = time.time, *, chunk_rows: int = 128
     ) -> None:
         self._wall_clock = wall_clock
         self._chunk_rows = chunk_rows

@@ -18,6 +18,11 @@ class SinkSettings:
     most a kill -9 can lose, together with the batch being written)."""
     poll_interval: float = attrs.field(default=0.005, validator=v.gt(0))
     """Seconds between looks at the subscriptions when they were empty."""
+    pump_budget: float = attrs.field(default=0.0003, validator=v.gt(0))
+    """Seconds of work (events into rows and Arrow) the sink does before it lets the rest of
+    the Trio loop run: the most it delays any other task at once."""
+    chunk_rows: int = attrs.field(default=128, validator=v.ge(1))
+    """Rows turned into Arrow at a time on the Trio loop (about 1 µs each)."""
     subscription_capacity: int = attrs.field(default=20_000, validator=v.ge(1))
     """Events each lossless subscription holds before publishers wait (backpressure)."""
     write_timeout: float = attrs.field(default=30.0, validator=v.gt(0))

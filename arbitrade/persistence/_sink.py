@@ -124,7 +124,7 @@ class PersistenceSink(Actor[Any]):
         self._writer_name = writer
         self._settings = settings or SinkSettings()
         self._topics = tuple(topics)
-        self._buffer = RowBuffer(wall_clock)
+        self._buffer = RowBuffer(wall_clock, chunk_rows=self._settings.chunk_rows)
         self._subscriptions: list[Subscription] = []
         self._writer: Ref[Any] | None = None
         self._sink_id = uuid.uuid4().hex[:12]
@@ -187,7 +187,9 @@ class PersistenceSink(Actor[Any]):
 
     # --- the loop ---------------------------------------------------------------------------
     async def _pump(self) -> None:
-        drained = self._drain(room=self._settings.batch_rows)
+        # Each pump works at most ``pump_budget`` seconds turning events into rows, then
+        # checkpoints: the rest of the Trio loop never waits longer than that for the sink.
+        drained = self._drain(room=self._settings.batch_rows, budget=self._settings.pump_budget)
         buffer = self._buffer
         due = buffer.oldest_at is not None and (
             trio.current_time() >= buffer.oldest_at + self._settings.max_delay
@@ -206,11 +208,13 @@ class PersistenceSink(Actor[Any]):
             delay = min(delay, max(0.0, oldest + self._settings.max_delay - trio.current_time()))
         return delay
 
-    def _drain(self, room: int | None = None) -> int:
-        """Move queued events into the buffer without waiting; at most until the buffer
-        holds ``room`` rows (None: everything). Returns how many were taken."""
+    def _drain(self, room: int | None = None, budget: float | None = None) -> int:
+        """Move queued events into the buffer without waiting: until the buffer holds
+        ``room`` rows and for about ``budget`` seconds of work (None: no limit). Returns
+        how many were taken."""
         buffer = self._buffer
         now = trio.current_time()
+        deadline = None if budget is None else time.perf_counter() + budget
         taken = 0
         for subscription in self._subscriptions:
             receive = subscription.receive_nowait
@@ -221,6 +225,9 @@ class PersistenceSink(Actor[Any]):
                     break
                 buffer.add(event, now)
                 taken += 1
+                if deadline is not None and taken % 16 == 0 and time.perf_counter() > deadline:
+                    self._received += taken
+                    return taken
         self._received += taken
         return taken
 

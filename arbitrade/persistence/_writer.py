@@ -56,8 +56,9 @@ class DuckDBWriter:
     committed batch is there and no partial one.
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, threads: int = 1) -> None:
         self.path = str(path)
+        self.threads = threads
         self._connection: duckdb.DuckDBPyConnection | None = None
 
     @property
@@ -75,6 +76,9 @@ class DuckDBWriter:
         """Connect and run pending migrations (see :func:`open_database` for errors)."""
         if self._connection is None:
             self._connection = open_database(self.path)
+            # One DuckDB worker thread: a batch insert gains nothing from parallel
+            # execution, and more threads would compete with the Trio loop for the cores.
+            self._connection.execute(f"SET threads = {self.threads}")
             self._warm_up()
             log.info("persistence.writer.opened", path=self.path)
 
