@@ -374,14 +374,17 @@ class RiskGateCore:
         setting = change.setting
         try:
             if setting == "kill_switch":
+                # the operator's own ControlChanged is already on the bus: no echo
                 if _flag(change.value):
-                    return self.engage(
+                    outcome = self.engage(
                         f"operator:{change.who}",
                         now,
                         wall,
                         cancel_open_orders=self.settings.cancel_open_orders_on_kill,
                     )
-                return self.release(f"operator:{change.who}", now, wall)
+                else:
+                    outcome = self.release(f"operator:{change.who}", now, wall)
+                return attrs.evolve(outcome, echo=None)
             if setting == "paused":
                 return self._set_paused(_flag(change.value), change.who, now, wall)
             if setting == "strategy_mode":

@@ -245,6 +245,7 @@ class TestControls:
         outcome = gate.apply_control(control("kill_switch", "on"), 100.0, WALL)
         assert outcome.cancel is not None
         assert outcome.cancel.reason == "kill_switch:operator:alice"
+        assert outcome.echo is None  # the operator's own message is already on the bus
         decision = gate.decide(make_opportunity(), now=100.0, wall=WALL)
         assert isinstance(decision.verdict, RiskRejected)
         assert decision.verdict.reason == "kill_switch"
