@@ -17,7 +17,7 @@ import itertools
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,6 +109,8 @@ class FrameRecorder:
     def start(self) -> None:
         """Create the folder and start the writer thread."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        # pyarrow imports pandas on its first array: pay that here, not mid-trading
+        pa.array([], pa.int64())
         self._thread = threading.Thread(target=self._run, name="arbitrade-recorder", daemon=True)
         self._thread.start()
         log.info("recorder.started", out_dir=str(self.out_dir), session=self.session)
@@ -195,15 +197,22 @@ class FrameRecorder:
 
 
 class _RecordingConnection:
-    def __init__(self, inner: Connection, recorder: FrameRecorder, connection_id: str) -> None:
+    def __init__(
+        self,
+        inner: Connection,
+        recorder: FrameRecorder,
+        connection_id: str,
+        wall_clock_ns: Callable[[], int],
+    ) -> None:
         self._inner = inner
         self._recorder = recorder
         self._connection_id = connection_id
+        self._wall_clock_ns = wall_clock_ns
 
     async def receive(self) -> str | bytes:
         frame = await self._inner.receive()
         self._recorder.record(
-            self._connection_id, frame, time.time_ns(), int(trio.current_time() * 1e9)
+            self._connection_id, frame, self._wall_clock_ns(), int(trio.current_time() * 1e9)
         )
         return frame
 
@@ -217,12 +226,21 @@ class RecordingTransport:
     Frames sent are not recorded. The monotonic time recorded is the Trio clock (the
     ``received_at`` of the messages the frame causes), the wall time ``time.time_ns()``.
     Connection ids are ``<prefix>-<n>``, counting connections opened by this transport.
+    ``wall_clock_ns`` gives the wall time (``time.time_ns``; a simulated run passes its own).
     """
 
-    def __init__(self, inner: Transport, recorder: FrameRecorder, *, prefix: str = "ws") -> None:
+    def __init__(
+        self,
+        inner: Transport,
+        recorder: FrameRecorder,
+        *,
+        prefix: str = "ws",
+        wall_clock_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
         self.inner = inner
         self.recorder = recorder
         self._prefix = prefix
+        self._wall_clock_ns = wall_clock_ns
         self._connections = itertools.count(1)
 
     @asynccontextmanager
@@ -230,7 +248,9 @@ class RecordingTransport:
         """Open ``url`` on the inner transport; its errors pass through unchanged."""
         connection_id = f"{self._prefix}-{next(self._connections)}"
         async with self.inner.connect(url) as connection:
-            yield _RecordingConnection(connection, self.recorder, connection_id)
+            yield _RecordingConnection(
+                connection, self.recorder, connection_id, self._wall_clock_ns
+            )
 
 
 @contextmanager

@@ -105,6 +105,12 @@ class TimedReplayTransport:
         self.finished = trio.Event()
         """Set once every frame was delivered."""
 
+    def stop(self) -> None:
+        """Deliver no further frame: the replay finishes after the current one."""
+        self._count = min(self._count, self.position)
+        if self._waiting is not None:
+            self._waiting.cancel()
+
     @asynccontextmanager
     async def connect(self, url: str) -> AsyncIterator[Connection]:
         """A connection to the recording (``url`` is ignored)."""

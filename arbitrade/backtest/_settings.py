@@ -228,16 +228,16 @@ def _named(error: ConfigError, name: str) -> ConfigError:
 
 
 def graph_settings(settings: BacktestSettings) -> GraphSettings:
-    """The strategy's settings: ``parameters`` over the defaults, fees from the backtest.
+    """The strategy's settings: ``parameters`` over the defaults; the home currency only.
 
     Raises:
         ConfigError: a parameter the graph's settings refuse (``backtest.parameters.<key>``).
     """
     values = dict(settings.parameters)
     values.setdefault("fees_path", str(settings.fees_path))
+    # cycles through other homes could only be refused by the gate (home mismatch)
+    values.setdefault("home_currencies", [settings.home])
     graph: GraphSettings = _nested(GraphSettings, values, "backtest.parameters")
-    if settings.home not in graph.home_currencies:
-        graph = attrs.evolve(graph, home_currencies=(settings.home, *graph.home_currencies))
     return graph
 
 

@@ -9,11 +9,13 @@ suspend books that resync) and publishes each :class:`~arbitrade.messages.Opport
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import trio
 
 from actors import Actor
+from arbitrade.backtest._capital import resize_to_capital
 from arbitrade.graph import CycleDetector, FeeRates, GraphSettings, PairGraph
 from arbitrade.messages import (
     TOPIC_OPPORTUNITIES,
@@ -21,6 +23,7 @@ from arbitrade.messages import (
     BookStateChanged,
     BookTop,
     InstrumentsLoaded,
+    Opportunity,
 )
 
 
@@ -30,26 +33,35 @@ class TriangularDetector(Actor[Any]):
     Args:
         settings: the graph's settings (homes, cycle length, minimum profit, staleness).
         fees: the taker fee of each pair (the same rates the venue charges).
+        capital: the most home currency a cycle may start with; larger opportunities are
+            re-sized within it (:func:`resize_to_capital`), or dropped when that leaves none.
 
     Book tops that arrive before the first instrument snapshot are dropped (there is no graph
     yet to place them in).
     """
 
-    def __init__(self, settings: GraphSettings, fees: FeeRates) -> None:
+    def __init__(
+        self, settings: GraphSettings, fees: FeeRates, *, capital: Decimal | None = None
+    ) -> None:
         self.settings = settings
         self.fees = fees
+        self.capital = capital
         self.detector: CycleDetector | None = None
+        self.tops: dict[str, BookTop] = {}
         self._graphs = 0
 
     async def receive(self, message: Any) -> object:
         detector = self.detector
         if type(message) is BookTop:
+            self.tops[message.symbol] = message
             if detector is not None:
                 found = detector.on_book_top(message)
                 if found:
                     publish = self.context.bus.publish
                     for opportunity in found:
-                        await publish(TOPIC_OPPORTUNITIES, opportunity)
+                        fitted = self._fit(opportunity, detector)
+                        if fitted is not None:
+                            await publish(TOPIC_OPPORTUNITIES, fitted)
         elif isinstance(message, InstrumentsLoaded):
             settings = self.settings
             self._graphs += 1
@@ -78,3 +90,16 @@ class TriangularDetector(Actor[Any]):
         ):
             detector.suspend(message.symbol)
         return None
+
+    def _fit(self, opportunity: Opportunity, detector: CycleDetector) -> Opportunity | None:
+        if self.capital is None:
+            return opportunity
+        fitted = resize_to_capital(
+            opportunity,
+            self.capital,
+            detector.graph,
+            self.tops,
+            max_levels=self.settings.max_levels,
+            min_profit_bps=self.settings.min_profit_bps,
+        )
+        return fitted if isinstance(fitted, Opportunity) else None

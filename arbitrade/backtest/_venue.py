@@ -270,6 +270,10 @@ class BacktestVenue:
         """The balances now (a copy; empty when funds are unlimited)."""
         return dict(self._ledger or {})
 
+    def symbols(self) -> list[str]:
+        """Symbols with a replayed book, sorted."""
+        return sorted(self._tops)
+
     def top(self, symbol: str) -> BookTop | None:
         """The newest replayed top of ``symbol``."""
         return self._tops.get(symbol)

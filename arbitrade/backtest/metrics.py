@@ -91,10 +91,13 @@ def max_drawdown(equity: Sequence[float]) -> Drawdown:
 
 
 def annualised_return(start: float, end: float, days: float) -> float | None:
-    """Compound annual growth over ``days``; None when undefined."""
+    """Compound annual growth over ``days``; None when undefined or beyond a float."""
     if start <= 0 or days <= 0 or end <= 0:
         return None
-    growth: float = (end / start) ** (DAYS_PER_YEAR / days) - 1.0
+    try:
+        growth: float = (end / start) ** (DAYS_PER_YEAR / days) - 1.0
+    except OverflowError:  # minutes of data compounded over a year: not a number to report
+        return None
     return growth
 
 

@@ -1,0 +1,107 @@
+"""Fitting an opportunity to the trade capital: re-size it with the first leg's depth capped.
+
+The graph sizes each cycle as deep as the books allow; a backtest trades at most its capital
+per cycle. :func:`resize_to_capital` keeps the opportunity's legs and books, caps the first
+leg's visible levels at the capital (in the home currency, fee included for a buy) and runs
+the graph's own exact :func:`~arbitrade.graph.size_cycle` again, so the smaller cycle is sized
+and rounded by the same rules as any other. (A ``max_start`` argument on the graph's sizing
+would make this unnecessary; until then it lives here.)
+"""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Mapping
+from fractions import Fraction
+from math import floor
+
+import attrs
+
+from arbitrade.graph import LegBook, PairGraph, SizingRejected, size_cycle
+from arbitrade.messages import BookTop, Leg, Opportunity, Side
+
+_EXACT = decimal.Context(prec=80)
+
+
+def _decimal(value: Fraction) -> decimal.Decimal:
+    """Exact for the 2**a * 5**b denominators sizing produces (80 digits otherwise)."""
+    return _EXACT.divide(decimal.Decimal(value.numerator), decimal.Decimal(value.denominator))
+
+
+def _cap(leg: LegBook, capital: Fraction) -> LegBook:
+    levels: list[tuple[int, int]] = []
+    left = capital
+    for ticks, lots in leg.levels:
+        qty = Fraction(lots, 10**leg.qty_precision)
+        unit = (
+            Fraction(ticks, 10**leg.price_precision) * (1 + leg.fee_rate)
+            if leg.side is Side.BUY
+            else Fraction(1)
+        )
+        if qty * unit <= left:
+            levels.append((ticks, lots))
+            left -= qty * unit
+            continue
+        partial = floor(left / unit * 10**leg.qty_precision)
+        if partial > 0:
+            levels.append((ticks, partial))
+        break
+    return attrs.evolve(leg, levels=tuple(levels))
+
+
+def resize_to_capital(
+    opportunity: Opportunity,
+    capital: decimal.Decimal,
+    graph: PairGraph,
+    tops: Mapping[str, BookTop],
+    *,
+    max_levels: int,
+    min_profit_bps: decimal.Decimal,
+) -> Opportunity | SizingRejected:
+    """``opportunity`` itself when it starts within ``capital``, else re-sized within it.
+
+    Returns the reason when the capped cycle yields nothing (too small for a minimum, no
+    longer profitable after rounding).
+    """
+    if opportunity.start_amount <= capital:
+        return opportunity
+    books: list[LegBook] = []
+    for leg in opportunity.legs:
+        pair = graph.pair(leg.symbol)
+        top = tops[leg.symbol]
+        books.append(
+            LegBook(
+                side=leg.side,
+                levels=(top.asks if leg.side is Side.BUY else top.bids)[:max_levels],
+                price_precision=top.price_precision,
+                qty_precision=top.qty_precision,
+                fee_rate=pair.fee_rate,
+                qty_step=pair.qty_step,
+                price_step=pair.price_step,
+                qty_min=pair.qty_min,
+                cost_min=pair.cost_min,
+            )
+        )
+    books[0] = _cap(books[0], Fraction(capital))
+    sized = size_cycle(books, Fraction(min_profit_bps))
+    if isinstance(sized, SizingRejected):
+        return sized
+    legs = tuple(
+        Leg(
+            symbol=leg.symbol,
+            side=leg.side,
+            price=decimal.Decimal(order.limit_ticks).scaleb(-book.price_precision),
+            qty=decimal.Decimal(order.qty_lots).scaleb(-book.qty_precision),
+            from_asset=leg.from_asset,
+            to_asset=leg.to_asset,
+        )
+        for leg, order, book in zip(opportunity.legs, sized.legs, books, strict=True)
+    )
+    return attrs.evolve(
+        opportunity,
+        legs=legs,
+        start_amount=_decimal(sized.start),
+        end_amount=_decimal(sized.end),
+        profit=_decimal(sized.profit),
+        profit_bps=decimal.Decimal(floor(sized.profit * 1_000_000 / sized.start)).scaleb(-2),
+    )

@@ -1,0 +1,271 @@
+"""Running one backtest: the tree on a virtual clock, fed by the recording, until it ends.
+
+:func:`run_backtest` is synchronous: it owns a whole ``trio.run`` with a
+``MockClock(autojump_threshold=0)``, so it must not be called from inside a Trio run (use a
+thread or, as the dashboard does, a worker process). The clock reads ``1000.0`` at the first
+frame and jumps from frame to frame; actors' wall clocks read the recording's wall time.
+
+Determinism: every random draw is seeded from ``settings.seed`` (latency models, reconnect
+jitter, supervisor backoff) and so is Trio's scheduler, which otherwise shuffles each batch of
+runnable tasks at random (``trio._core._run._r``, the generator pytest-trio seeds for
+Hypothesis); its state is restored afterwards. Two runs of the same inputs therefore take the
+same decisions in the same order and produce the same report, byte for byte.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+from collections.abc import Callable
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
+from typing import Any, Final
+
+import attrs
+import numpy as np
+import orjson
+import trio
+import trio.testing
+
+from actors import System, run_system
+from arbitrade import __version__
+from arbitrade.backtest._collect import Collector
+from arbitrade.backtest._feed import MarketFeed
+from arbitrade.backtest._fees import fee_model
+from arbitrade.backtest._inputs import BacktestInputs
+from arbitrade.backtest._latency import make_latency_model
+from arbitrade.backtest._replay import TimedReplayTransport
+from arbitrade.backtest._report import BacktestReport, build_report
+from arbitrade.backtest._settings import graph_settings, risk_settings, settings_as_dict
+from arbitrade.backtest._tree import backtest_tree, run_backtest_io
+from arbitrade.backtest._venue import BacktestVenue
+from arbitrade.execution import ExecutionSettings
+from arbitrade.kraken import KrakenWsClient
+from arbitrade.messages import TOPIC_CONTROL, ControlChanged
+
+BASE_TIME: Final = 1000.0
+"""Trio time of the first frame."""
+EQUITY_INTERVAL: Final = 60.0
+"""Seconds between equity samples (besides one per finished cycle)."""
+PROGRESS_EVERY: Final = 1024
+"""Frames between progress callbacks."""
+
+Progress = Callable[[int, int], None]
+"""Called with (frames replayed, frames in total)."""
+
+
+@attrs.frozen
+class _Plan:
+    times: list[float]
+    payloads: tuple[str, ...]
+    start_at: float | None
+    first_wall: float
+    depth: int
+    symbols: tuple[str, ...]
+
+
+def code_version() -> str:
+    """The package version and, in a git checkout, the commit (``0.1.0+g1a2b3c4``)."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],  # noqa: S607 - git from PATH
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+    return f"{__version__}+g{commit}" if commit else __version__
+
+
+def _book_depth(channels: tuple[str, ...], payloads: tuple[str, ...]) -> int:
+    """The smallest Kraken depth that holds the recording's largest book snapshot."""
+    deepest = 0
+    for channel, payload in zip(channels, payloads, strict=True):
+        if channel == "book" and '"snapshot"' in payload[:64]:
+            for item in orjson.loads(payload).get("data", []):
+                deepest = max(deepest, len(item.get("bids", [])), len(item.get("asks", [])))
+    return next((depth for depth in (10, 25, 100, 500, 1000) if depth >= deepest), 1000)
+
+
+def _plan(inputs: BacktestInputs) -> _Plan:
+    frames, settings = inputs.frames, inputs.settings
+    count = len(frames)
+    end = settings.end_time
+    if end is not None:
+        count = int(np.searchsorted(frames.wall_ns, int(end.timestamp() * 1e9), side="left"))
+    times = (BASE_TIME + frames.replay_ns[:count] / 1e9).tolist()
+    first_wall = frames.first_wall_ns / 1e9
+    start = settings.start_time
+    start_at = None
+    if start is not None:
+        start_at = BASE_TIME + (start.timestamp() - first_wall)
+    symbols = settings.symbols or tuple(s for s in inputs.summary.symbols)
+    return _Plan(
+        times=times,
+        payloads=frames.payloads[:count],
+        start_at=start_at,
+        first_wall=first_wall,
+        depth=_book_depth(frames.channels[:count], frames.payloads[:count]),
+        symbols=symbols,
+    )
+
+
+async def _open_trading_at(
+    system: System, at: float, collector: Collector, to_wall: Callable[[float], float]
+) -> None:
+    await trio.sleep_until(at)
+    collector.trading = True
+    collector.sample()
+    now = trio.current_time()
+    await system.bus.publish(
+        TOPIC_CONTROL, ControlChanged("kill_switch", "off", "on", "backtest", now, to_wall(now))
+    )
+
+
+async def _replay(
+    inputs: BacktestInputs,
+    plan: _Plan,
+    progress: Progress | None,
+    should_stop: Callable[[], bool] | None,
+) -> tuple[Collector, dict[str, Any]]:
+    settings = inputs.settings
+    seed = settings.seed
+
+    def to_wall(now: float) -> float:
+        return plan.first_wall + (now - BASE_TIME)
+
+    def wall_clock() -> float:
+        return to_wall(trio.current_time())
+
+    fees = fee_model(settings)
+    taker_bps = fees.default.taker * Decimal(10_000)
+    graph = graph_settings(settings)
+    risk = risk_settings(settings)
+    if "taker_fee_bps" not in settings.risk:
+        risk = attrs.evolve(risk, taker_fee_bps=taker_bps)
+    if plan.start_at is not None:
+        risk = attrs.evolve(risk, kill_switch_engaged=True)
+    execution = ExecutionSettings(home_asset=settings.home, taker_fee_bps=taker_bps)
+    venue = BacktestVenue(
+        fees=fees,
+        order_latency=make_latency_model(
+            settings.latency_model, settings.order_latency_ms, settings.latency_jitter_ms, seed
+        ),
+        response_latency=settings.response_latency_ms / 1000,
+        balances=settings.balances,
+        fill_model=settings.fill_model,
+    )
+    total = len(plan.payloads)
+    transport: TimedReplayTransport
+
+    def on_frame(done: int) -> None:
+        if done % PROGRESS_EVERY == 0 or done == total:
+            if progress is not None:
+                progress(done, total)
+            if should_stop is not None and should_stop():
+                transport.stop()
+
+    transport = TimedReplayTransport(plan.times, plan.payloads, on_frame=on_frame)
+    client = KrakenWsClient(
+        "replay://recording",
+        transport=transport,
+        heartbeat_timeout=3600.0,  # a quiet recording is not a dead link
+        rng=random.Random(seed),  # noqa: S311 - jitter, not secrecy
+    )
+    collector = Collector(venue, settings.home, dict(settings.balances), to_wall)
+    collector.trading = plan.start_at is None
+    tree = backtest_tree(
+        graph,
+        fees,
+        risk,
+        execution,
+        venue,
+        capital=settings.capital,
+        initial_balances=settings.balances,
+        wall_clock=wall_clock,
+    )
+    async with trio.open_nursery() as nursery:
+        await nursery.start(venue.run)
+        system: System = await nursery.start(partial(run_system, tree, seed=seed))
+        await nursery.start(collector.watch, system.bus)
+        await nursery.start(run_backtest_io, system.bus, system.registry.lookup, venue, execution)
+        feed = MarketFeed(system.bus, client, plan.symbols, depth=plan.depth)
+        await trio.sleep_until(plan.times[0] if plan.times else BASE_TIME)
+        await nursery.start(feed.run)
+        if plan.start_at is not None:
+            nursery.start_soon(_open_trading_at, system, plan.start_at, collector, to_wall)
+        nursery.start_soon(collector.sample_every, EQUITY_INTERVAL)
+        await transport.finished.wait()
+        # let orders in flight finish: the longest an order can live, plus the latencies
+        await trio.sleep(
+            execution.order_deadline_seconds
+            + execution.stuck_order_seconds
+            + (
+                settings.order_latency_ms
+                + settings.latency_jitter_ms * 4
+                + settings.response_latency_ms
+            )
+            / 1000
+            + 1.0
+        )
+        collector.sample()
+        replay = {
+            "frames": transport.position,
+            "frames_in_range": total,
+            "stopped_early": transport.position < total,
+            "book_depth": plan.depth,
+            "symbols": list(plan.symbols),
+            "first_frame_wall": plan.first_wall,
+            "simulated_seconds": round(plan.times[transport.position - 1] - plan.times[0], 9)
+            if transport.position
+            else 0.0,
+            "feed": attrs.asdict(feed.statistics()),
+            "venue": attrs.asdict(venue.statistics()),
+        }
+        nursery.cancel_scope.cancel()
+    return collector, replay
+
+
+def run_backtest(
+    inputs: BacktestInputs,
+    *,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> BacktestReport:
+    """Replay ``inputs`` through the whole tree and report.
+
+    ``progress(done, total)`` is called every 1024 frames and at the end (from inside the run:
+    keep it quick). ``should_stop()``, asked at the same moments, ends the replay early; the
+    report then covers what was replayed and says ``stopped_early``.
+
+    Raises:
+        RuntimeError: called from inside a Trio run.
+        ConfigError: the fee profile does not fit the fees file.
+    """
+    plan = _plan(inputs)
+    scheduler: random.Random = trio._core._run._r
+    saved = scheduler.getstate()
+    scheduler.seed(inputs.settings.seed)
+    try:
+        collector, replay = trio.run(
+            _replay,
+            inputs,
+            plan,
+            progress,
+            should_stop,
+            clock=trio.testing.MockClock(autojump_threshold=0),
+        )
+    finally:
+        scheduler.setstate(saved)
+    return build_report(
+        collector,
+        settings=settings_as_dict(inputs.settings),
+        code_version=code_version(),
+        inputs=inputs.digests,
+        replay=replay,
+    )
