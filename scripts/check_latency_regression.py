@@ -140,11 +140,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         baseline = load_json(args.baseline, "baseline")
         thresholds = load_json(args.thresholds, "thresholds")
+        profile_latency.quiet_logs()
         delays = profile_latency.parse_injections(
             [profile_latency.environment_injections(), *args.inject_delay]
         )
         only = args.stage or None
         if only:  # compare just the profiled stages
+            missing = [s for s in only if s not in baseline.get("stages", {})]
+            if missing:
+                raise GuardInputError(f"stage {missing[0]!r} is not in the baseline")
             baseline = {**baseline, "stages": {s: baseline["stages"][s] for s in only}}
         currents: list[dict[str, Any]] = []
         verdicts: list[Verdict] = []

@@ -14,7 +14,7 @@ import datetime as dt
 import itertools
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from decimal import Decimal
 from pathlib import Path
 
@@ -371,12 +371,21 @@ def order_formatting() -> Stage:
     )
 
 
-def sync_stages() -> list[Stage]:
-    """Every stage timed as a plain call, in hot-path order (calibration apart)."""
-    return [
-        frame_decode(),
-        book_apply(),
-        *cycle_stages(),
-        risk_check(),
-        order_formatting(),
-    ]
+_BUILDERS: tuple[tuple[tuple[str, ...], Callable[[], list[Stage]]], ...] = (
+    (("frame_decode",), lambda: [frame_decode()]),
+    (("book_apply",), lambda: [book_apply()]),
+    (("cycle_screen", "cycle_sizing"), cycle_stages),
+    (("risk_check",), lambda: [risk_check()]),
+    (("order_formatting",), lambda: [order_formatting()]),
+)
+STAGE_NAMES: tuple[str, ...] = tuple(name for names, _ in _BUILDERS for name in names)
+"""The stages timed as plain calls, in hot-path order (calibration apart)."""
+
+
+def sync_stages(wanted: Collection[str] | None = None) -> list[Stage]:
+    """Build the stages timed as plain calls (those in ``wanted``; all when None)."""
+    stages: list[Stage] = []
+    for names, build in _BUILDERS:
+        if wanted is None or any(name in wanted for name in names):
+            stages.extend(s for s in build() if wanted is None or s.name in wanted)
+    return stages
