@@ -135,6 +135,7 @@ class PersistenceSink(Actor[Any]):
         self._retries = 0
         self._last_write_seconds = 0.0
         self._broken = False
+        self._backlog = False
 
     async def on_start(self) -> None:
         self._writer = self.context.lookup(self._writer_name)
@@ -189,17 +190,19 @@ class PersistenceSink(Actor[Any]):
     async def _pump(self) -> None:
         # Each pump works at most ``pump_budget`` seconds turning events into rows, then
         # checkpoints: the rest of the Trio loop never waits longer than that for the sink.
-        drained = self._drain(room=self._settings.batch_rows, budget=self._settings.pump_budget)
+        self._drain(room=self._settings.batch_rows, budget=self._settings.pump_budget)
         buffer = self._buffer
         due = buffer.oldest_at is not None and (
             trio.current_time() >= buffer.oldest_at + self._settings.max_delay
         )
         if buffer.rows >= self._settings.batch_rows or due:
-            await self._write_one()
-        elif drained == 0:
-            await trio.sleep(self._poll_delay())
-        else:
+            await self._write_one(gather=True)
+        elif self._backlog:
             await trio.lowlevel.checkpoint()
+        else:
+            # The subscriptions are empty: let events gather for a while rather than waking
+            # for every single one (each pump costs a trip through the scheduler).
+            await trio.sleep(self._poll_delay())
 
     def _poll_delay(self) -> float:
         delay = self._settings.poll_interval
@@ -211,8 +214,9 @@ class PersistenceSink(Actor[Any]):
     def _drain(self, room: int | None = None, budget: float | None = None) -> int:
         """Move queued events into the buffer without waiting: until the buffer holds
         ``room`` rows and for about ``budget`` seconds of work (None: no limit). Returns
-        how many were taken."""
+        how many were taken; ``_backlog`` tells whether events may be left."""
         buffer = self._buffer
+        self._backlog = True
         now = trio.current_time()
         deadline = None if budget is None else time.perf_counter() + budget
         taken = 0
@@ -228,6 +232,10 @@ class PersistenceSink(Actor[Any]):
                 if deadline is not None and taken % 16 == 0 and time.perf_counter() > deadline:
                     self._received += taken
                     return taken
+            if room is not None and buffer.rows >= room:
+                self._received += taken
+                return taken
+        self._backlog = False
         self._received += taken
         return taken
 
@@ -235,13 +243,46 @@ class PersistenceSink(Actor[Any]):
         while self._buffer.rows:
             await self._write_one()
 
-    async def _write_one(self) -> None:
+    async def _write_one(self, *, gather: bool = False) -> None:
+        """Commit the buffered rows as one batch. With ``gather``, keep turning new events
+        into the next batch's rows while the writer works (a two-stage pipeline: at most
+        one batch is ever in flight, so a kill loses at most it and the one gathering)."""
         self._sequence += 1
         batch = self._buffer.take(self._sink_id, self._sequence)
-        committed = await self._commit(batch)
+        if gather:
+            committed = await self._commit_while_gathering(batch)
+        else:
+            committed = await self._commit(batch)
         self._committed_rows += committed.row_count
         self._committed_batches += 1
         self._last_write_seconds = committed.seconds
+
+    async def _commit_while_gathering(self, batch: Batch) -> BatchCommitted:
+        settings = self._settings
+        done = trio.Event()
+        outcome: list[BatchCommitted | BatchWriteFailed] = []
+
+        async def commit() -> None:
+            try:
+                outcome.append(await self._commit(batch))
+            except BatchWriteFailed as error:  # re-raised below, outside the nursery
+                outcome.append(error)
+            finally:
+                done.set()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(commit)
+            while not done.is_set():
+                self._drain(room=settings.batch_rows, budget=settings.pump_budget)
+                if self._backlog and self._buffer.rows < settings.batch_rows:
+                    await trio.lowlevel.checkpoint()
+                else:
+                    with trio.move_on_after(settings.poll_interval):
+                        await done.wait()
+        result = outcome[0]
+        if isinstance(result, BatchWriteFailed):
+            raise result
+        return result
 
     async def _commit(self, batch: Batch) -> BatchCommitted:
         assert self._writer is not None

@@ -27,6 +27,10 @@ log = structlog.get_logger(__name__)
 _SOURCE = "_arbitrade_sink_rows"
 
 
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def open_database(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open (creating the folder and file if needed) and migrate the database.
 
@@ -114,29 +118,31 @@ class DuckDBWriter:
             return BatchCommitted(
                 batch.sink_id, batch.sequence, batch.row_count, 0.0, already_committed=True
             )
-        current = ""
+        table = ""
         try:
-            connection.execute("BEGIN TRANSACTION")
+            statements = ["BEGIN TRANSACTION"]
             for part in batch.tables:
                 if not part.row_count:
                     continue
-                current = part.table
-                table = TABLES_BY_NAME[part.table]
-                connection.register(_SOURCE, decode_chunks(table, part.chunks))
-                try:
-                    connection.execute(table.insert_sql(_SOURCE))
-                finally:
-                    connection.unregister(_SOURCE)
-            current = "sink_batches"
-            connection.execute(
-                "INSERT INTO sink_batches VALUES (?, ?, ?, ?)",
-                [batch.sink_id, batch.sequence, batch.row_count, time.time()],
+                table = part.table
+                definition = TABLES_BY_NAME[part.table]
+                # Re-registering a name replaces it: no unregister round trip needed.
+                source = f"{_SOURCE}_{definition.name}"
+                connection.register(source, decode_chunks(definition, part.chunks))
+                statements.append(definition.insert_sql(source))
+            table = ""
+            statements.append(
+                f"INSERT INTO sink_batches VALUES ({_literal(batch.sink_id)}, "  # noqa: S608
+                f"{int(batch.sequence)}, {int(batch.row_count)}, {time.time()!r})"
             )
-            connection.execute("COMMIT")
+            statements.append("COMMIT")
+            # One call for the whole transaction: each call into DuckDB must take the GIL
+            # back, and while the Trio thread is busy that can cost a switch interval (5 ms).
+            connection.execute(";\n".join(statements))
         except (duckdb.Error, pa.ArrowException, KeyError, ValueError, TypeError) as error:
             self._rollback()
             raise BatchWriteFailed(
-                batch.batch_id, current, f"{type(error).__name__}: {error}"
+                batch.batch_id, table, f"{type(error).__name__}: {error}"
             ) from error
         return BatchCommitted(
             batch.sink_id, batch.sequence, batch.row_count, time.perf_counter() - started
