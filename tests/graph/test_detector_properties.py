@@ -23,6 +23,9 @@ PROPERTY_SETTINGS = settings(
 )
 
 
+GUARD_SETTINGS = settings(max_examples=400, database=None, derandomize=True, deadline=None)
+
+
 def _oracle(
     market: Market, books: dict[str, BookTop], **options: object
 ) -> list[oracle.OracleOpportunity]:
@@ -125,15 +128,15 @@ class TestDetectorMatchesOracle:
 
 
 class TestPropertiesFindSomething:
-    def test_strategies_when_sampled_produce_some_opportunities(self) -> None:
-        """Guard against a vacuous property: the random markets do hold opportunities."""
-        found = 0
+    def test_strategies_when_sampled_hold_three_and_four_leg_opportunities(self) -> None:
+        """Guard against vacuous properties: random markets do hold opportunities."""
+        lengths: list[int] = []
 
-        @settings(max_examples=60, deadline=None, database=None)
+        @GUARD_SETTINGS
         @given(market=markets(minimums=False))
-        def count(market: Market) -> None:
-            nonlocal found
-            found += len(_oracle(market, market.books))
+        def collect(market: Market) -> None:
+            lengths.extend(len(item.legs) for item in _oracle(market, market.books, max_length=4))
 
-        count()
-        assert found > 0
+        collect()
+        assert 3 in lengths
+        assert 4 in lengths
