@@ -20,6 +20,7 @@ _COMMAND_MODULES = (
     "arbitrade.cli._secrets",
     "arbitrade.cli._sim",
     "arbitrade.cli._db",
+    "arbitrade.cli._ops",
 )
 
 
