@@ -1,13 +1,16 @@
 """DuckDB sink benchmark: rows/s written through the sink, and the Trio loop's lateness while
-it writes. Prints two tables.
+it writes. Prints three tables.
 
-    .venv/bin/python benchmarks/bench_sink.py [--seconds 3] [--rate 20000] [--batch-rows 2000]
+    .venv/bin/python benchmarks/bench_sink.py [--seconds 3] [--rate 20000] [--batch-rows 5000]
+        [--messages 200000] [--nice 10] [--switch-interval 0.0005]
 
 1. Insert paths, writer thread alone (no Trio): ``executemany`` against Arrow
    ``INSERT ... SELECT`` (what the writer uses), Fill rows, one transaction per batch.
 2. Through the sink (bus -> sink actor -> pykka writer thread -> DuckDB file), Fill
    messages published in bursts of 100 as fast as the bus takes them: committed rows/s
-   from the first publish to the ``Flush`` reply.
+   from the first publish to the ``Flush`` reply, with CPython's default GIL switch
+   interval (5 ms) and with ``--switch-interval`` (0.5 ms, what the app should set: a busy
+   Trio thread then hands the GIL to the writer thread within 0.5 ms instead of 5).
 3. Loop lateness: a task sleeps 1 ms in a loop and records how late it wakes (p50, p99,
    max), (a) idle, (b) with a publisher at ``--rate`` messages/s and no sink, (c) the same
    publisher with the sink writing every message. The sink's added latency is (c) - (b),
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from decimal import Decimal
@@ -184,9 +188,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--rate", type=int, default=20_000, help="messages/s in the latency runs")
-    parser.add_argument("--batch-rows", type=int, default=2000)
+    parser.add_argument("--batch-rows", type=int, default=5000)
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--nice", type=int, default=10, help="writer thread nice increment")
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        default=0.0005,
+        help="sys.setswitchinterval for the latency runs (CPython's default is 0.005)",
+    )
     args = parser.parse_args()
     global NICE
     NICE = args.nice
@@ -198,15 +208,24 @@ def main() -> None:
         for name, rate in bench_insert_paths(folder, args.batch_rows):
             print(f"{name:<28}{rate:>12,.0f}")
 
-        throughput, (stats, stored) = trio.run(
-            sink_throughput, folder / "sink.duckdb", args.batch_rows, args.messages
-        )
         print(f"\nThrough the sink: {args.messages:,} Fill messages, bursts of 100")
-        print(f"{'committed rows/s':<28}{throughput:>12,.0f}")
-        print(f"{'rows in DuckDB':<28}{stored:>12,}")
-        print(f"{'batches':<28}{stats.committed_batches:>12,}")
+        print(f"{'GIL switch interval':<24}{'rows/s':>10}{'rows stored':>13}{'batches':>9}")
+        for interval in (0.005, args.switch_interval):
+            sys.setswitchinterval(interval)
+            path = folder / f"sink-{interval}.duckdb"
+            throughput, (stats, stored) = trio.run(
+                sink_throughput, path, args.batch_rows, args.messages
+            )
+            print(
+                f"{f'{interval * 1000:g} ms':<24}{throughput:>10,.0f}{stored:>13,}"
+                f"{stats.committed_batches:>9,}"
+            )
+        sys.setswitchinterval(args.switch_interval)
 
-        print(f"\nTrio loop lateness of a 1 ms periodic task ({args.seconds:g} s each), ms")
+        print(
+            f"\nTrio loop lateness of a 1 ms periodic task ({args.seconds:g} s each, "
+            f"switch interval {args.switch_interval * 1000:g} ms), ms"
+        )
         print(f"{'scenario':<40}{'msg/s':>9}{'p50':>8}{'p99':>8}{'max':>8}")
         scenarios = [
             ("idle", 0, None),

@@ -32,6 +32,7 @@ def decimal_text(value: Decimal, field: str) -> str:
         if fraction_digits <= 18 and integer_digits <= 20:
             return text
     scaled = value.quantize(_SCALE, context=_WIDE)
-    if scaled != value or abs(scaled) >= _LIMIT:
+    # copy_abs, not abs(): abs() rounds to the default context's 28 digits.
+    if scaled != value or scaled.copy_abs() >= _LIMIT:
         raise UnrepresentableDecimal(field, value)
     return format(scaled, "f")
