@@ -73,7 +73,8 @@ class NonceTracker:
 
     def accept(self, key: str, nonce_text: str) -> bool:
         """Record the nonce and return True if it is an unsigned 64-bit integer above the last."""
-        if not nonce_text.isdigit():
+        # isdigit() alone also passes "²" and other digits int() refuses; 2**64 has 20 digits.
+        if not (nonce_text.isascii() and nonce_text.isdigit()) or len(nonce_text) > 20:
             return False
         nonce = int(nonce_text)
         if nonce >= 2**64 or nonce <= self._last.get(key, 0):

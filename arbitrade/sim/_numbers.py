@@ -45,18 +45,23 @@ def decimal_to_json(value: Decimal) -> orjson.Fragment:
     return orjson.Fragment(text.encode())
 
 
+MAX_INTEGER_DIGITS = 20
+"""Numbers with more integer digits than this are invalid order input (no asset comes close)."""
+
+
 def to_units(value: object, precision: int) -> int | None:
     """Parse a number (str, int, float or Decimal) into units; None when off the grid or invalid.
 
     A value with more decimals than ``precision`` is off the grid (Kraken answers
     ``EOrder:Tick size check failed`` or ``EGeneral:Invalid arguments``), so it returns None
-    instead of rounding.
+    instead of rounding. So does a number beyond :data:`MAX_INTEGER_DIGITS` integer digits.
     """
     try:
         number = Decimal(str(value)) if not isinstance(value, Decimal) else value
     except (InvalidOperation, ValueError):
         return None
-    if not number.is_finite():
+    # A huge exponent ("1e999999") would overflow scaleb or build a million-digit int.
+    if not number.is_finite() or number.adjusted() > MAX_INTEGER_DIGITS:
         return None
     scaled = number.scaleb(precision)
     if scaled != scaled.to_integral_value(rounding=ROUND_DOWN):

@@ -7,6 +7,7 @@ counter, permission; fault knobs can force nonce and rate-limit errors.
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -341,9 +342,12 @@ def _add_order(sim: Simulator, key: str, params: Params) -> Any:
     return {"descr": {"order": describe(order, pair)}, "txid": [order.order_id]}
 
 
+_USERREF = re.compile(r"-?[0-9]{1,19}")
+
+
 def _orders_for(sim: Simulator, key: str, ident: str) -> list[Order]:
     idents = [i for i in ident.split(",") if i]
-    userrefs = [int(i) for i in idents if i.lstrip("-").isdigit()]
+    userrefs = [int(i) for i in idents if _USERREF.fullmatch(i)]
     return sim.engine.find_orders(key, order_ids=idents, cl_ord_ids=idents, userrefs=userrefs)
 
 

@@ -191,7 +191,7 @@ class Connection:
             await self._queue(message)
         elif method in ("subscribe", "unsubscribe"):
             await self._subscription(request, params, time_in, subscribe=method == "subscribe")
-        elif method in _PRIVATE_METHODS:
+        elif isinstance(method, str) and method in _PRIVATE_METHODS:
             if not self.private:
                 await self._queue(self._ack(request, time_in, error="Method not supported"))
                 return
@@ -213,7 +213,7 @@ class Connection:
         if channel == "executions":
             await self._executions(request, params, time_in, subscribe=subscribe)
             return
-        if channel not in _PUBLIC_CHANNELS:
+        if not isinstance(channel, str) or channel not in _PUBLIC_CHANNELS:
             await self._queue(self._ack(request, time_in, error="Channel not supported"))
             return
         if channel == "instrument":
@@ -232,11 +232,12 @@ class Connection:
             await self._queue(self._ack(request, time_in, error="EGeneral:Invalid arguments"))
             return
         depth = params.get("depth", 10)
-        if channel == "book" and depth not in BOOK_DEPTHS:
+        # type() is int: 10.0 and True compare equal to a valid depth or interval, then break.
+        if channel == "book" and (type(depth) is not int or depth not in BOOK_DEPTHS):
             await self._queue(self._ack(request, time_in, error="EGeneral:Invalid arguments:depth"))
             return
         interval = params.get("interval", 1)
-        if channel == "ohlc" and interval not in OHLC_INTERVALS:
+        if channel == "ohlc" and (type(interval) is not int or interval not in OHLC_INTERVALS):
             await self._queue(
                 self._ack(request, time_in, error="EGeneral:Invalid arguments:interval")
             )
@@ -596,8 +597,8 @@ class Connection:
         for name, value in idents:
             found = engine.find_orders(
                 key,
-                order_ids=[value] if name == "order_id" else [],
-                cl_ord_ids=[value] if name == "cl_ord_id" else [],
+                order_ids=[value] if name == "order_id" and isinstance(value, str) else [],
+                cl_ord_ids=[value] if name == "cl_ord_id" and isinstance(value, str) else [],
                 userrefs=[value] if name == "order_userref" and isinstance(value, int) else [],
             )
             open_orders = [o for o in found if o.is_open]

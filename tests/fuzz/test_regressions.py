@@ -1,0 +1,123 @@
+"""Regression tests: one per bug the fuzzers found, with the smallest input that showed it.
+
+Each test names the module that was fixed. The fuzz tests beside this file would find these
+again, but only by chance; these pin them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+from typing import Any
+
+import pytest
+
+from arbitrade.sim import DEFAULT_API_KEY, DEFAULT_API_SECRET
+from arbitrade.sim._auth import NonceTracker
+from arbitrade.sim._numbers import to_units
+from arbitrade.sim._rest import handle_rest
+from arbitrade.sim._ws import Connection
+from tests.fuzz.test_sim_requests import serve_frames, simulator
+from tests.sim._helpers import sign
+
+
+async def answers_to(request: dict[str, Any], *, private: bool = True) -> list[dict[str, Any]]:
+    """What the simulator's reader answers to ``request`` followed by a ping."""
+    sim = simulator()
+    token = sim.issue_token(DEFAULT_API_KEY)
+    params = request.get("params")
+    if isinstance(params, dict):
+        params.setdefault("token", token)
+    connection = Connection(sim, private=private, connection_id=3)
+    ping = json.dumps({"method": "ping", "req_id": 77})
+    answers = await serve_frames(connection, [json.dumps(request), ping])
+    assert answers[-1] == {**answers[-1], "method": "pong", "req_id": 77}
+    return answers[:-1]
+
+
+class TestSimulatorWebSocket:
+    @pytest.mark.parametrize("method", [["subscribe"], {"name": "ping"}])
+    async def test_request_when_method_is_not_a_string_is_method_not_found(
+        self, method: Any
+    ) -> None:
+        """sim/_ws.py: an unhashable ``method`` crashed the connection (TypeError)."""
+        answers = await answers_to({"method": method, "req_id": 1})
+        assert [answer["error"] for answer in answers] == ["Method not found"]
+
+    async def test_subscribe_when_channel_is_a_list_is_channel_not_supported(self) -> None:
+        """sim/_ws.py: ``"channel": ["book"]`` crashed the connection (TypeError)."""
+        answers = await answers_to({"method": "subscribe", "params": {"channel": ["book"]}})
+        assert [answer["error"] for answer in answers] == ["Channel not supported"]
+
+    @pytest.mark.parametrize(("channel", "field", "value"), [
+        ("book", "depth", 10.0), ("book", "depth", True), ("ohlc", "interval", 5.0),
+    ])  # fmt: skip
+    async def test_subscribe_when_number_has_a_look_alike_type_is_invalid_arguments(
+        self, channel: str, field: str, value: Any
+    ) -> None:
+        """sim/_ws.py: ``depth: 10.0`` passed the check then crashed slicing the book."""
+        params = {"channel": channel, "symbol": ["BTC/USD"], field: value}
+        answers = await answers_to({"method": "subscribe", "params": params})
+        assert [answer["error"] for answer in answers] == [f"EGeneral:Invalid arguments:{field}"]
+
+    @pytest.mark.parametrize("ids", [{"order_id": [{}]}, {"cl_ord_id": [["a"]]}])
+    async def test_cancel_order_when_ids_are_not_strings_is_unknown_order(
+        self, ids: dict[str, Any]
+    ) -> None:
+        """sim/_ws.py: an object or list as an order id crashed the connection (TypeError)."""
+        answers = await answers_to({"method": "cancel_order", "params": dict(ids)})
+        assert [answer["error"] for answer in answers] == ["EOrder:Unknown order"]
+
+    @pytest.mark.parametrize("field", ["order_qty", "limit_price"])
+    async def test_add_order_when_number_has_a_huge_exponent_is_invalid_arguments(
+        self, field: str
+    ) -> None:
+        """sim/_numbers.py: "1e999999999" raised decimal.Overflow and crashed the connection."""
+        params = {"symbol": "BTC/USD", "side": "buy", "order_type": "limit",
+                  "order_qty": 0.01, "limit_price": 20000, field: "1e999999999"}  # fmt: skip
+        answers = await answers_to({"method": "add_order", "params": params})
+        assert [answer["error"] for answer in answers] == ["EGeneral:Invalid arguments"]
+
+
+class TestSimulatorNumbers:
+    def test_to_units_when_exponent_is_huge_answers_none_at_once(self) -> None:
+        """sim/_numbers.py: "1e999990" built a million-digit int, stalling the server ~1 min."""
+        started = time.perf_counter()
+        assert to_units("1e999990", 8) is None
+        assert to_units("1e999999999", 8) is None
+        assert time.perf_counter() - started < 1.0
+
+    def test_to_units_when_number_is_ordinary_still_gives_units(self) -> None:
+        """The bound leaves real quantities alone (up to 20 integer digits)."""
+        assert to_units("0.00100000", 8) == 100_000
+        assert to_units("9" * 15, 8) == int("9" * 15) * 10**8
+
+
+def signed_call(method: str, params: dict[str, str], nonce: str) -> tuple[int, Any]:
+    body = urllib.parse.urlencode({"nonce": nonce, **params})
+    path = f"/0/private/{method}"
+    headers = {
+        "content-type": "application/x-www-form-urlencoded",
+        "api-key": DEFAULT_API_KEY,
+        "api-sign": sign(DEFAULT_API_SECRET, path, nonce, body),
+    }
+    status, answer = handle_rest(simulator(), "POST", path, b"", headers, body.encode())
+    return status, json.loads(answer)
+
+
+_nonce = iter(range(2_000_000_000_000, 3_000_000_000_000))
+
+
+class TestSimulatorRest:
+    @pytest.mark.parametrize("nonce", ["²", "٣", "1" * 5000])
+    def test_nonce_when_not_ascii_digits_or_too_long_is_invalid_nonce(self, nonce: str) -> None:
+        """sim/_auth.py: ``"²".isdigit()`` passed, then ``int()`` raised: HTTP 500."""
+        assert NonceTracker().accept("key", nonce) is False
+        assert signed_call("Balance", {}, nonce) == (200, {"error": ["EAPI:Invalid nonce"]})
+
+    @pytest.mark.parametrize("txid", ["--5", "²", "-"])
+    def test_cancel_order_when_txid_looks_numeric_is_unknown_order(self, txid: str) -> None:
+        """sim/_rest.py: ``"--5".lstrip("-").isdigit()`` passed, then ``int()`` raised: 500."""
+        status, answer = signed_call("CancelOrder", {"txid": txid}, str(next(_nonce)))
+        assert (status, answer) == (200, {"error": ["EOrder:Unknown order"]})
