@@ -1,12 +1,16 @@
 """The persistence sink: a Trio actor that subscribes losslessly to the bus and hands batches
 of rows to the DuckDB writer thread, so no database work ever runs on the Trio loop.
 
-Its loop is a self-addressed ``_Pump`` message: drain every subscription without waiting,
-write a batch when it is full or its oldest row is ``max_delay`` old, otherwise sleep
-``poll_interval``, then send itself the next ``_Pump``. Between pumps its mailbox serves
-``Flush`` and stop requests. While a batch is being written the sink drains nothing: events
-queue in the lossless subscriptions, and publishers wait once those are full (backpressure,
-never loss).
+Its loop is a self-addressed ``_Pump`` message: take queued events without waiting (for at
+most ``pump_budget`` seconds of work, then a checkpoint), and write a batch when it is full
+or its oldest row is ``max_delay`` old; when the subscriptions are empty, sleep
+``poll_interval``. While a batch is being written the same handler keeps turning new events
+into the next batch (at most one batch is ever in flight). Between pumps the mailbox serves
+``Flush``, ``GetStatistics`` and stop requests. When the writer falls behind, events queue in
+the lossless subscriptions and publishers wait once those are full: backpressure, never loss.
+
+(It polls with ``receive_nowait`` rather than waiting in ``Subscription.receive``: a receive
+cancelled at its final checkpoint would drop the event it had already taken.)
 """
 
 from __future__ import annotations
