@@ -1,19 +1,51 @@
-"""Wiring of the running bot: the supervision tree and the dashboard in one Trio run."""
+"""Wiring of the running bot: the supervision tree and the dashboard in one Trio run.
+
+Start order (stop order is the reverse, so nothing loses its consumer while it still works):
+
+1. the embedded Kraken simulator (sim mode only) — the exchange must exist before the feeds;
+2. the venue (paper in sim and paper mode, Kraken in live mode);
+3. the actor tree under ``root``: ``persistence`` (DuckDB writer thread, then the sink, so every
+   later publisher is recorded and the sink stops last), ``trading`` (executor, portfolio,
+   risk gate), ``market`` (feeds, books, the pair graph);
+4. the forwarding tasks that route bus topics into the actors' mailboxes;
+5. the dashboard, last, so ``/health`` answers only when the bot is really up.
+
+Modes differ only in the exchange URLs and the venue (design.md, "Modes stay out of the engines").
+"""
 
 from __future__ import annotations
 
 import signal
+from typing import Any
 
+import attrs
 import structlog
 import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve
 
+from actors import Intensity, Strategy, SupervisorSpec, System, run_system
 from arbitrade import __version__
-from arbitrade.config import Settings
+from arbitrade.components import Components, load_components
+from arbitrade.config import Mode, Settings
+from arbitrade.dashboard import DashboardModel
 from arbitrade.dashboard.app import AppState, create_app
+from arbitrade.execution import (
+    LiveVenue,
+    PaperVenue,
+    Venue,
+    parse_balances,
+    rates_from_taker_fees,
+    run_trading_io,
+    trading_supervisor,
+)
+from arbitrade.graph import load_taker_fees
+from arbitrade.messages import StrategyMode
+from arbitrade.persistence import sink_child, writer_child
 
 log = structlog.get_logger(__name__)
+
+ROOT = "root"
 
 
 async def serve_dashboard(
@@ -39,11 +71,92 @@ async def _stop_on_signal(cancel_scope: trio.CancelScope) -> None:
             return
 
 
-async def run_app(settings: Settings) -> None:
-    """Run the whole bot until SIGTERM or SIGINT; then stop every child in order and return."""
+async def start_exchange(nursery: trio.Nursery, settings: Settings) -> Settings:
+    """In sim mode, start the embedded simulator and point the settings at it."""
+    if settings.mode is not Mode.SIM:
+        return settings
+    from arbitrade.sim import SimConfig, serve_simulator
+
+    running: Any = await nursery.start(
+        serve_simulator, SimConfig(seed=settings.sim_seed, port=settings.sim_port)
+    )
+    log.info("sim.embedded", url=running.rest_url, seed=settings.sim_seed)
+    return attrs.evolve(
+        settings,
+        kraken_rest_url=running.rest_url,
+        kraken_ws_public_url=running.ws_public_url,
+        kraken_ws_private_url=running.ws_private_url,
+    )
+
+
+def make_venue(settings: Settings, components: Components) -> Venue:
+    """Paper fills in sim and paper mode; Kraken itself in live mode."""
+    if settings.mode is Mode.LIVE:
+        venue: Venue = LiveVenue(settings)
+        return venue
+    fees = load_taker_fees(components.graph)
+    return PaperVenue(
+        taker_fee_rate=fees.default_rate,
+        latency=components.execution.paper_latency_seconds,
+        balances=parse_balances(components.execution.paper_balances),
+        rates=rates_from_taker_fees(fees),
+    )
+
+
+def build_tree(settings: Settings, components: Components, venue: Venue) -> SupervisorSpec:
+    """The whole supervision tree of the live bot (sim, paper or live mode)."""
+    persistence = SupervisorSpec(
+        "persistence",
+        [
+            writer_child(settings.duckdb_path),
+            sink_child(settings=components.sink),
+        ],
+        strategy=Strategy.REST_FOR_ONE,
+        intensity=Intensity(max_restarts=5, within=60.0),
+    )
+    return SupervisorSpec(
+        ROOT,
+        [
+            persistence,
+            trading_supervisor(components.risk, components.execution, venue),
+        ],
+        strategy=Strategy.ONE_FOR_ONE,
+        intensity=Intensity(max_restarts=10, within=60.0),
+    )
+
+
+def dashboard_state(settings: Settings, components: Components, system: System) -> AppState:
+    """The dashboard's view of the running system, with its health inputs declared."""
+    model = DashboardModel()
+    modes = (StrategyMode.OFF, StrategyMode.TRIANGULAR, StrategyMode.STAT_ARB, StrategyMode.BOTH)
+    return AppState(
+        settings=settings,
+        model=model,
+        bus=system.bus,
+        registry=system.registry,
+        risk_limits=components.risk,
+        strategy_modes=modes,
+    )
+
+
+async def run_app(settings: Settings, components: Components | None = None) -> None:
+    """Run the whole bot until SIGTERM or SIGINT; then stop every child in order and return.
+
+    Raises:
+        ConfigError: a component's settings file is invalid (checked before anything starts).
+    """
+    components = components if components is not None else load_components()
     log.info("app.start", version=__version__, mode=settings.mode.value, env=settings.app_env)
-    state = AppState(settings=settings)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
-        await nursery.start(serve_dashboard, state)
+        settings = await start_exchange(nursery, settings)
+        venue = make_venue(settings, components)
+        await nursery.start(venue.run)
+        system: System = await nursery.start(run_system, build_tree(settings, components, venue))
+        lookup = system.registry.lookup
+        await nursery.start(
+            run_trading_io, system.bus, lookup, venue, components.execution, f"{ROOT}/trading"
+        )
+        await nursery.start(serve_dashboard, dashboard_state(settings, components, system))
+        log.info("app.ready", mode=settings.mode.value)
     log.info("app.stopped")

@@ -21,7 +21,8 @@ from arbitrade.config._secret import MASK, Secret, registered_secret_values
 
 # Field names whose values are secrets whatever they hold.
 _SECRET_KEY = re.compile(
-    r"(secret|api[_-]?key|token|sign(ature)?|password|passwd|fernet|otp|private[_-]?key|auth)",
+    r"(secret|api[_-]?key|api[_-]?sign|token|\bsign\b|signature|password|passwd|fernet|\botp\b"
+    r"|private[_-]?key|authorization|\bauth\b)",
     re.IGNORECASE,
 )
 

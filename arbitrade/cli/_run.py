@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 import trio
 
 from arbitrade.cli._common import add_config_arguments, settings_or_exit
+from arbitrade.config import ConfigError
 from arbitrade.logs import configure_logging
 
 
@@ -22,9 +24,15 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     configure_logging(level=settings.log_level, json=settings.log_json)
     from arbitrade.app import run_app
+    from arbitrade.components import load_components
 
     try:
-        trio.run(run_app, settings)
+        components = load_components()
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 1
+    try:
+        trio.run(run_app, settings, components)
     except KeyboardInterrupt:
         return 130
     return 0

@@ -74,6 +74,8 @@ class Settings:
     """Token that authorises dashboard controls; empty: controls are disabled."""
     sim_seed: int = 7
     """Seed of the embedded simulator's market model (sim mode)."""
+    sim_port: int = 0
+    """Port of the embedded simulator (sim mode); 0 picks a free one (logged at start)."""
 
     @property
     def has_credentials(self) -> bool:

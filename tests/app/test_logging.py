@@ -69,3 +69,14 @@ def test_stdlib_library_logs_are_redacted_too() -> None:
     logging.getLogger("httpx").warning("request with %s", RAW_SECRET)
     assert RAW_SECRET not in buffer.getvalue()
     assert "request with" in buffer.getvalue()
+
+
+def test_ordinary_field_names_that_contain_secret_words_are_not_masked() -> None:
+    """'signal' or 'author' are not secrets; 'API-Sign' and 'otp' are."""
+    buffer = io.StringIO()
+    configure_logging(json=True, stream=buffer)
+    structlog.get_logger().info("app.stopping", signal="SIGTERM", author="ops", otp="123456")
+    (line,) = read_lines(buffer)
+    assert line["signal"] == "SIGTERM"
+    assert line["author"] == "ops"
+    assert line["otp"] == "**********"

@@ -1,0 +1,43 @@
+"""Every component's settings, loaded and validated together before anything starts.
+
+Each component owns a frozen attrs settings class read from ``config/<name>.toml`` with
+``<NAME>_<FIELD>`` environment overrides (:func:`arbitrade.config.load_component`). Loading them
+all up front means a bad file stops start-up with one line, before any connection is opened.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+
+from arbitrade.config import load_component
+from arbitrade.config._component import CONFIG_DIR
+from arbitrade.execution import ExecutionSettings
+from arbitrade.graph import GraphSettings
+from arbitrade.persistence import SinkSettings
+from arbitrade.risk import RiskSettings
+
+
+@attrs.frozen
+class Components:
+    """The settings of every component of the running bot."""
+
+    graph: GraphSettings
+    risk: RiskSettings
+    execution: ExecutionSettings
+    sink: SinkSettings
+
+
+def load_components(config_dir: Path = CONFIG_DIR) -> Components:
+    """Load and validate every component's settings.
+
+    Raises:
+        ConfigError: the first invalid file or value, naming ``component.field``.
+    """
+    return Components(
+        graph=load_component(GraphSettings, "graph", config_dir=config_dir),
+        risk=load_component(RiskSettings, "risk", config_dir=config_dir),
+        execution=load_component(ExecutionSettings, "execution", config_dir=config_dir),
+        sink=load_component(SinkSettings, "persistence", config_dir=config_dir),
+    )
