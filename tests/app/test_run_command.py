@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+REPO = Path(__file__).parents[2]
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -46,7 +48,7 @@ def test_run_serves_health_then_stops_on_sigterm(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        cwd=tmp_path,
+        cwd=REPO,  # the README command runs from the checkout (config/ holds the defaults)
     )
     try:
         body = None
