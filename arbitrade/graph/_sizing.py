@@ -45,9 +45,11 @@ from math import floor
 
 import attrs
 
+from arbitrade.graph._sizing_types import LegBook as LegBook
+from arbitrade.graph._sizing_types import Levels
+from arbitrade.graph._walk import first_leg_qty_at, float_walk_stop, rates_exceed
 from arbitrade.messages import Side
 
-Levels = tuple[tuple[int, int], ...]
 ONE = Fraction(1)
 
 
@@ -61,24 +63,6 @@ class SizingRejected(enum.StrEnum):
     BELOW_QTY_MIN = "below_qty_min"
     BELOW_COST_MIN = "below_cost_min"
     UNPROFITABLE_AFTER_ROUNDING = "unprofitable_after_rounding"
-
-
-@attrs.frozen
-class LegBook:
-    """What the sizing needs about one leg: its side of the book and the pair's rules."""
-
-    side: Side
-    levels: Levels
-    """The side this leg takes from, best first: asks for a buy, bids for a sell."""
-    price_precision: int
-    qty_precision: int
-    fee_rate: Fraction
-    qty_step: int
-    """Order quantities are multiples of this many lots."""
-    price_step: int
-    """Limit prices are multiples of this many ticks."""
-    qty_min: Fraction
-    cost_min: Fraction
 
 
 @attrs.frozen
@@ -123,7 +107,26 @@ def _ideal_segments(leg: LegBook) -> list[tuple[Fraction, Fraction]]:
 
 
 def ideal_first_leg_qty(legs: Sequence[LegBook], threshold: Fraction) -> Fraction:
-    """Leg 1's base quantity at the ideal size ``x*`` (definition 2), walking all legs in lockstep.
+    """Leg 1's base quantity at the ideal size ``x*`` (definition 2).
+
+    Fast path: a float walk finds the stopping boundary, which is then computed and verified
+    exactly (``_walk``); on a failed check (float error near a tie) the exact walk decides.
+    """
+    if any(not leg.levels for leg in legs):
+        return Fraction(0)
+    stop = float_walk_stop(legs, float(threshold))
+    if stop is None:
+        if not rates_exceed(legs, [0] * len(legs), threshold):
+            return Fraction(0)
+    else:
+        found = first_leg_qty_at(legs, stop, threshold)
+        if found is not None:
+            return found
+    return exact_first_leg_qty(legs, threshold)
+
+
+def exact_first_leg_qty(legs: Sequence[LegBook], threshold: Fraction) -> Fraction:
+    """Leg 1's base quantity at ``x*``, walking all legs in lockstep in exact fractions.
 
     At each step every leg sits on one level, so the marginal end amount per start unit is the
     product of those levels' rates. While it exceeds ``threshold``, the flow advances until the
@@ -183,37 +186,41 @@ def _sweep(levels: Levels, qty_lots: int) -> tuple[int, int]:
 
 
 def _affordable_lots(leg: LegBook, budget: Fraction) -> int:
-    """Most lots (before the qty step) the budget can take from the levels of ``leg``."""
+    """Most lots (before the qty step) the budget can take from the levels of ``leg``.
+
+    Integer arithmetic over ticks and lots: the budget is scaled once to the leg's notional
+    units (ticks x lots, fee taken out for a buy) and compared level by level.
+    """
     if leg.side is Side.SELL:
         depth = sum(lots for _, lots in leg.levels)
-        lots_real = budget * 10**leg.qty_precision
-        whole: int = floor(lots_real)
+        whole: int = budget.numerator * 10**leg.qty_precision // budget.denominator
         return min(whole, depth)
-    scale = 10 ** (leg.price_precision + leg.qty_precision)
-    pay = ONE + leg.fee_rate
+    fee_num, fee_den = leg.fee_rate.numerator, leg.fee_rate.denominator
+    num = budget.numerator * 10 ** (leg.price_precision + leg.qty_precision) * fee_den
+    den = budget.denominator * (fee_den + fee_num)
     total = 0
-    left = budget
     for ticks, lots in leg.levels:
-        level_cost = Fraction(ticks * lots, scale) * pay
-        if left >= level_cost:
+        need = den * lots * ticks
+        if num >= need:
+            num -= need
             total += lots
-            left -= level_cost
             continue
-        total += floor(left * scale / (ticks * pay))
+        total += num // (den * ticks)
         break
     return total
 
 
 def _fill(leg: LegBook, qty_lots: int) -> SizedLeg:
     notional, worst = _sweep(leg.levels, qty_lots)
-    value = Fraction(notional, 10 ** (leg.price_precision + leg.qty_precision))
+    fee_num, fee_den = leg.fee_rate.numerator, leg.fee_rate.denominator
+    scale = fee_den * 10 ** (leg.price_precision + leg.qty_precision)
     qty = Fraction(qty_lots, 10**leg.qty_precision)
     step = leg.price_step
     if leg.side is Side.BUY:
         limit = -(-worst // step) * step
-        return SizedLeg(qty_lots, limit, value * (ONE + leg.fee_rate), qty)
+        return SizedLeg(qty_lots, limit, Fraction(notional * (fee_den + fee_num), scale), qty)
     limit = worst // step * step
-    return SizedLeg(qty_lots, limit, qty, value * (ONE - leg.fee_rate))
+    return SizedLeg(qty_lots, limit, qty, Fraction(notional * (fee_den - fee_num), scale))
 
 
 def size_cycle(
@@ -229,7 +236,7 @@ def size_cycle(
     if first_qty <= 0:
         return SizingRejected.NO_EDGE
     first = legs[0]
-    lots = floor(first_qty * 10**first.qty_precision)
+    lots = first_qty.numerator * 10**first.qty_precision // first_qty.denominator
     lots -= lots % first.qty_step
     sized: list[SizedLeg] = []
     budget = Fraction(0)
@@ -240,10 +247,11 @@ def size_cycle(
         if lots <= 0:
             return SizingRejected.ROUNDS_TO_ZERO
         order = _fill(leg, lots)
-        qty = Fraction(lots, 10**leg.qty_precision)
-        if qty < leg.qty_min:
+        qty_min, cost_min = leg.qty_min, leg.cost_min
+        if lots * qty_min.denominator < qty_min.numerator * 10**leg.qty_precision:
             return SizingRejected.BELOW_QTY_MIN
-        if qty * Fraction(order.limit_ticks, 10**leg.price_precision) < leg.cost_min:
+        cost_scale = 10 ** (leg.price_precision + leg.qty_precision)
+        if lots * order.limit_ticks * cost_min.denominator < cost_min.numerator * cost_scale:
             return SizingRejected.BELOW_COST_MIN
         sized.append(order)
         budget = order.received

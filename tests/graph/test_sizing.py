@@ -6,10 +6,20 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from arbitrade.graph import LegBook, SizedCycle, SizingRejected, size_cycle
-from arbitrade.graph._sizing import basis_points, exact_decimal
+from arbitrade.graph._sizing import (
+    basis_points,
+    exact_decimal,
+    exact_first_leg_qty,
+    ideal_first_leg_qty,
+)
+from arbitrade.graph._walk import first_leg_qty_at, float_walk_stop
 from arbitrade.messages import Side
+from tests.graph.helpers import detector_for
+from tests.graph.strategies import Market, markets
 
 
 def leg(
@@ -153,3 +163,34 @@ class TestNumbers:
     def test_basis_points_when_fractional_rounds_down_to_a_hundredth(self) -> None:
         """bps are rounded down to 0.01."""
         assert basis_points(Fraction(1, 3), Fraction(100)) == Decimal("33.33")
+
+
+class TestFastPath:
+    @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(market=markets(minimums=False), min_bps=st.sampled_from((0, 5)))
+    def test_ideal_size_when_fast_path_answers_equals_the_exact_walk(
+        self, market: Market, min_bps: int
+    ) -> None:
+        """The float walk plus exact check gives the exact walk's answer whenever it answers."""
+        detector = detector_for(market.instruments, market.fee_rates, market.homes, max_length=4)
+        for book in market.books.values():
+            detector.on_book_top(book)
+        threshold = 1 + Fraction(min_bps, 10_000)
+        for ring in detector.graph.cycles_of_ring:
+            for cycle in ring:
+                books = [detector._books[leg.pair] for leg in cycle.legs]
+                if any(book is None for book in books):
+                    continue
+                legs = [
+                    detector._leg_book(2 * leg.pair + (leg.side is Side.BUY)) for leg in cycle.legs
+                ]
+                if any(not leg.levels for leg in legs):
+                    continue
+                exact = exact_first_leg_qty(legs, threshold)
+                stop = float_walk_stop(legs, float(threshold))
+                if stop is None:
+                    assert exact == 0
+                    continue
+                fast = first_leg_qty_at(legs, stop, threshold)
+                assert fast is None or fast == exact
+                assert ideal_first_leg_qty(legs, threshold) == exact
