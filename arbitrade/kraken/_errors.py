@@ -227,7 +227,8 @@ class Throttled(KrakenServiceError):
 
     def __init__(self, code: str, message: str, endpoint: str) -> None:
         super().__init__(code, message, endpoint)
-        match = re.search(r"(\d+)", message)
+        # At most 20 digits (an unsigned 64-bit time): int() refuses over 4300 of them.
+        match = re.search(r"(?<!\d)(\d{1,20})(?!\d)", message)
         self.retry_at: int | None = int(match.group(1)) if match else None
 
 

@@ -159,9 +159,24 @@ class KrakenRestClient:
     # -- private endpoints ------------------------------------------------------------------
 
     async def balance(self) -> dict[str, Decimal]:
-        """``Balance``: amounts by Kraken asset name, exact."""
+        """``Balance``: amounts by Kraken asset name, exact.
+
+        Raises:
+            KrakenProtocolError: an amount is not a finite number.
+        """
         result = await self._private("Balance")
-        return {asset: Decimal(str(amount)) for asset, amount in result.items()}
+        balances: dict[str, Decimal] = {}
+        for asset, amount in result.items():
+            try:
+                value = Decimal(amount) if type(amount) in (str, int, Decimal) else None
+            except ArithmeticError:  # not a number: "abc"
+                value = None
+            if value is None or not value.is_finite():
+                raise KrakenProtocolError(
+                    "/0/private/Balance", f"{asset}: not an amount: {str(amount)[:40]!r}"
+                )
+            balances[asset] = value
+        return balances
 
     async def get_websockets_token(self) -> str:
         """``GetWebSocketsToken``: a token for the private WebSocket (use it within 15 min)."""
@@ -198,6 +213,8 @@ class KrakenRestClient:
 
         Raises:
             KrakenError: Kraken refused it (the order does not exist).
+            KrakenProtocolError: the answer's ``txid`` is not a list or ``descr`` not an object
+                (the order may exist: look it up as after a timeout).
             KrakenTimeout / KrakenTransportError: the outcome is unknown; look the order up by
                 ``cl_ord_id`` (:meth:`open_orders`) before placing it again.
         """
@@ -221,7 +238,12 @@ class KrakenRestClient:
             data["deadline"] = deadline
         result = await self._private("AddOrder", data)
         txids = result.get("txid") or []
-        description = (result.get("descr") or {}).get("order", "")
+        descr = result.get("descr") or {}
+        if not isinstance(txids, list) or not isinstance(descr, dict):
+            raise KrakenProtocolError(
+                "/0/private/AddOrder", f"txid must be a list, descr an object: {str(result)[:80]}"
+            )
+        description = descr.get("order", "")
         return AddOrderResult(tuple(str(t) for t in txids), str(description), self.last_warnings)
 
     async def cancel_order(
@@ -326,7 +348,7 @@ class KrakenRestClient:
             raise RateLimitExceeded("EAPI:Rate limit exceeded", "HTTP 429", path)
         try:
             payload = json.loads(response.content, parse_float=Decimal)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
             if response.status_code >= 500:
                 raise KrakenTransportError(path, f"HTTP {response.status_code}") from exc
             raise KrakenProtocolError(

@@ -85,6 +85,9 @@ class AssetPair:
             ValueError: a required field is missing or malformed (the message names it).
         """
 
+        if not isinstance(raw, Mapping):
+            raise ValueError(f"AssetPairs[{rest_name}]: expected an object, got {raw!r:.40}")
+
         def decimal(key: str) -> Decimal | None:
             value = raw.get(key)
             return None if value is None else Decimal(str(value))

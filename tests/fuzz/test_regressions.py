@@ -9,15 +9,26 @@ from __future__ import annotations
 import json
 import time
 import urllib.parse
+from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 
+from arbitrade.config import Secret
+from arbitrade.kraken import (
+    KrakenProtocolError,
+    KrakenRestClient,
+    RetryPolicy,
+    Throttled,
+    error_from_kraken,
+)
 from arbitrade.sim import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from arbitrade.sim._auth import NonceTracker
 from arbitrade.sim._numbers import to_units
 from arbitrade.sim._rest import handle_rest
 from arbitrade.sim._ws import Connection
+from tests.fuzz.test_rest_responses import SECRET
 from tests.fuzz.test_sim_requests import serve_frames, simulator
 from tests.sim._helpers import sign
 
@@ -121,3 +132,62 @@ class TestSimulatorRest:
         """sim/_rest.py: ``"--5".lstrip("-").isdigit()`` passed, then ``int()`` raised: 500."""
         status, answer = signed_call("CancelOrder", {"txid": txid}, str(next(_nonce)))
         assert (status, answer) == (200, {"error": ["EOrder:Unknown order"]})
+
+
+async def rest_call(body: bytes, call: str, **kwargs: Any) -> Any:
+    """Call one REST client method against a server answering ``body``; return or raise."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body)
+
+    async with KrakenRestClient(
+        "https://api.kraken.com",
+        api_key=Secret("key"),
+        api_secret=Secret(SECRET),
+        transport=httpx.MockTransport(handler),
+        retry=RetryPolicy(attempts=1),
+    ) as client:
+        return await getattr(client, call)(**kwargs)
+
+
+ADD_ORDER = {"pair": "XBTUSD", "side": "buy", "order_type": "limit", "volume": Decimal(1),
+             "price": Decimal(1)}  # fmt: skip
+
+
+class TestRestClient:
+    async def test_answer_when_nested_too_deep_is_protocol_error(self) -> None:
+        """kraken/_rest.py: json.loads raised RecursionError past the protocol error."""
+        with pytest.raises(KrakenProtocolError):
+            await rest_call(b"[" * 100_000 + b"]" * 100_000, "balance")
+
+    @pytest.mark.parametrize("amount", ['{"a": 1}', '"abc"', '"NaN"', '"-Infinity"', "true"])
+    async def test_balance_when_amount_is_not_a_number_is_protocol_error(self, amount: str) -> None:
+        """kraken/_rest.py: Decimal() raised InvalidOperation, or NaN became a balance."""
+        body = b'{"error": [], "result": {"ZUSD": %s}}' % amount.encode()
+        with pytest.raises(KrakenProtocolError, match="ZUSD"):
+            await rest_call(body, "balance")
+
+    @pytest.mark.parametrize(
+        "result", ['{"txid": 5}', '{"txid": "OABC"}', '{"descr": "x", "txid": ["O1"]}']
+    )
+    async def test_add_order_when_result_has_wrong_shape_is_protocol_error(
+        self, result: str
+    ) -> None:
+        """kraken/_rest.py: an int txid or a str descr raised TypeError/AttributeError, and a
+        string txid was split into one-letter order ids."""
+        body = b'{"error": [], "result": %s}' % result.encode()
+        with pytest.raises(KrakenProtocolError, match="txid must be a list"):
+            await rest_call(body, "add_order", **ADD_ORDER)
+
+    async def test_asset_pairs_when_entry_is_not_an_object_is_protocol_error(self) -> None:
+        """kraken/_symbols.py: AssetPair.from_rest called .get on an int (AttributeError)."""
+        with pytest.raises(KrakenProtocolError, match="expected an object"):
+            await rest_call(b'{"error": [], "result": {"XBTUSD": 5}}', "asset_pairs")
+
+    async def test_throttled_when_time_has_thousands_of_digits_has_no_retry_at(self) -> None:
+        """kraken/_errors.py: int() of a 5000-digit "retry at" raised ValueError."""
+        body = b'{"error": ["EService: Throttled: %s"]}' % (b"9" * 5000)
+        with pytest.raises(Throttled) as caught:
+            await rest_call(body, "system_status")
+        assert caught.value.retry_at is None
+        assert error_from_kraken("EService: Throttled: 1700000000", "x").retry_at == 1700000000
