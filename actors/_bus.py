@@ -107,7 +107,11 @@ class Subscription:
 
         Raises:
             trio.EndOfChannel: the subscription was closed and is drained.
+
+        Cancellation never loses an event: a receive is cancelled only before it takes one
+        (the schedule point after taking it is shielded, as in Trio's own channels).
         """
+        await trio.lowlevel.checkpoint_if_cancelled()
         while not self._queue:
             if self._closed:
                 raise trio.EndOfChannel
@@ -115,7 +119,7 @@ class Subscription:
         event = self._queue.popleft()
         if self._not_full:
             self._not_full.unpark()
-        await trio.lowlevel.checkpoint()
+        await trio.lowlevel.cancel_shielded_checkpoint()
         return event
 
     def receive_nowait(self) -> Any:

@@ -43,6 +43,24 @@ class TestLossless:
             assert full.statistics().queued == 1
 
 
+    async def test_receive_when_cancelled_never_loses_an_event(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """A receive cancelled at any point leaves every event for the next receive."""
+        bus = actors.Bus()
+        with bus.subscribe("t", actors.Lossless(capacity=100)) as sub:
+            for n in range(50):
+                await bus.publish("t", n)
+            received: list[int] = []
+            while len(received) < 50:
+                with trio.CancelScope() as scope:
+                    scope.cancel()  # already cancelled: the receive must not take an event
+                    received.append(await sub.receive())
+                with trio.move_on_after(0.001):
+                    received.append(await sub.receive())
+            assert received == list(range(50))
+
+
 class TestLossyLatest:
     async def test_publish_when_lossy_subscriber_stalls_never_waits_and_counts_drops(
         self, autojump_clock: trio.testing.MockClock
