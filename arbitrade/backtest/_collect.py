@@ -17,6 +17,7 @@ import attrs
 import trio
 
 from actors import Bus, Lossless
+from arbitrade.backtest._timeline import Scheduler
 from arbitrade.backtest._venue import BacktestVenue
 from arbitrade.messages import (
     TOPIC_CYCLES,
@@ -178,11 +179,14 @@ class Collector:
                 elif isinstance(message, CycleFinished):
                     self.sample()
 
-    async def sample_every(self, interval: float) -> None:
-        """Sample the equity every ``interval`` Trio seconds until cancelled."""
-        while True:
-            await trio.sleep(interval)
+    def sample_every(self, scheduler: Scheduler, interval: float) -> None:
+        """Sample the equity every ``interval`` Trio seconds from now, on ``scheduler``."""
+
+        def beat() -> None:
             self.sample()
+            scheduler.call_at(trio.current_time() + interval, beat)
+
+        scheduler.call_at(trio.current_time() + interval, beat)
 
     def of_type[T](self, kind: type[T]) -> list[T]:
         """The watched events of one type, in arrival order."""

@@ -8,20 +8,29 @@ are answered at once, ahead of the next frame, the way Kraken answers them (a su
 acknowledgement per subscribed symbol, ``pong`` for ``ping``): the recording's own responses
 were dropped when it was loaded.
 
+The transport is also the replay's :class:`~arbitrade.backtest._timeline.Scheduler`: the
+simulated venue's latencies and the report's samples are callbacks on the same time line as
+the frames, run in (time, order) by the receiving task, so nothing depends on how Trio breaks
+ties between equal deadlines.
+
 Every connection continues where the previous one stopped (a reconnect does not replay the
-recording again). When the frames run out, :attr:`TimedReplayTransport.finished` is set and the
-connection stays silent.
+recording again). When the frames run out, :attr:`TimedReplayTransport.finished` is set; the
+connection then only runs the remaining callbacks.
 """
 
 from __future__ import annotations
 
 import collections
+import heapq
+import itertools
+import math
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import orjson
 import trio
 
+from arbitrade.backtest._timeline import Callback
 from arbitrade.kraken import Connection
 
 __all__ = ["TimedReplayTransport"]
@@ -36,28 +45,32 @@ class _TimedConnection:
     async def receive(self) -> str | bytes:
         transport = self._transport
         replies = transport._replies
+        timers = transport._timers
+        times = transport._times
         while True:
             if replies:
                 await trio.lowlevel.checkpoint()
                 return replies.popleft()
             index = transport.position
-            if index >= transport._count:
-                transport.finished.set()
-                with trio.CancelScope() as scope:
-                    transport._waiting = scope
-                    await trio.sleep_forever()
-                transport._waiting = None
-                continue
-            at = transport._times[index]
-            if at > trio.current_time():
-                with trio.CancelScope(deadline=at) as scope:
-                    transport._waiting = scope
-                    await trio.sleep_forever()
-                transport._waiting = None
-                if not scope.cancelled_caught or trio.current_time() < at:
-                    continue  # woken early by a reply to send
+            if index < transport._count:
+                frame_at = times[index]
             else:
-                await trio.lowlevel.checkpoint()
+                frame_at = math.inf
+                transport.finished.set()
+            if timers and timers[0][0] < frame_at:  # equal times: the market moves first
+                due = timers[0][0]
+                if due > trio.current_time():
+                    await transport._sleep_until(due)
+                    continue
+                heapq.heappop(timers)[2]()
+                continue
+            if frame_at == math.inf:
+                await transport._sleep_until(math.inf)
+                continue
+            if frame_at > trio.current_time():
+                await transport._sleep_until(frame_at)
+                continue
+            await trio.lowlevel.checkpoint()
             transport.position = index + 1
             if transport._on_frame is not None:
                 transport._on_frame(index + 1)
@@ -67,8 +80,8 @@ class _TimedConnection:
         transport = self._transport
         transport.sent += 1
         transport._answer(frame)
-        if transport._replies and transport._waiting is not None:
-            transport._waiting.cancel()
+        if transport._replies:
+            transport._wake()
         await trio.lowlevel.checkpoint()
 
 
@@ -95,6 +108,8 @@ class TimedReplayTransport:
         self._count = len(payloads)
         self._on_frame = on_frame
         self._replies: collections.deque[bytes] = collections.deque()
+        self._timers: list[tuple[float, int, Callback]] = []
+        self._timer_order = itertools.count()
         self._waiting: trio.CancelScope | None = None
         self.position = 0
         """Frames delivered so far."""
@@ -108,8 +123,29 @@ class TimedReplayTransport:
     def stop(self) -> None:
         """Deliver no further frame: the replay finishes after the current one."""
         self._count = min(self._count, self.position)
+        self._wake()
+
+    def call_at(self, at: float, callback: Callback) -> None:
+        """Run ``callback`` at ``at`` on the replay's time line (a :class:`Scheduler`).
+
+        Callbacks run in the connection's receive loop, in (time, scheduling order) order,
+        before a frame due later and after a frame due at the same time. They keep running
+        after the last frame, as long as the client keeps receiving.
+        """
+        heapq.heappush(self._timers, (at, next(self._timer_order), callback))
+        waiting = self._waiting
+        if waiting is not None and at < waiting.deadline:
+            waiting.deadline = at
+
+    def _wake(self) -> None:
         if self._waiting is not None:
             self._waiting.cancel()
+
+    async def _sleep_until(self, at: float) -> None:
+        with trio.CancelScope(deadline=at) as scope:
+            self._waiting = scope
+            await trio.sleep_forever()
+        self._waiting = None
 
     @asynccontextmanager
     async def connect(self, url: str) -> AsyncIterator[Connection]:

@@ -6,10 +6,13 @@ thread or, as the dashboard does, a worker process). The clock reads ``1000.0`` 
 frame and jumps from frame to frame; actors' wall clocks read the recording's wall time.
 
 Determinism: every random draw is seeded from ``settings.seed`` (latency models, reconnect
-jitter, supervisor backoff) and so is Trio's scheduler, which otherwise shuffles each batch of
-runnable tasks at random (``trio._core._run._r``, the generator pytest-trio seeds for
-Hypothesis); its state is restored afterwards. Two runs of the same inputs therefore take the
-same decisions in the same order and produce the same report, byte for byte.
+jitter, supervisor backoff), and so is Trio's scheduler. Trio runs each batch of runnable tasks
+in an order that depends on chance and on memory addresses (timers due at the same instant
+are woken in the order of their cancel scopes' ``id()``); the run switches on the
+deterministic scheduling Trio keeps for Hypothesis (each batch sorted by task creation, then
+shuffled by ``trio._core._run._r`` seeded here) and restores both afterwards. Two runs of the
+same inputs therefore take the same decisions in the same order and produce the same report,
+byte for byte, in one process or in two.
 """
 
 from __future__ import annotations
@@ -44,8 +47,10 @@ from arbitrade.execution import ExecutionSettings
 from arbitrade.kraken import KrakenWsClient
 from arbitrade.messages import TOPIC_CONTROL, ControlChanged
 
-BASE_TIME: Final = 1000.0
-"""Trio time of the first frame."""
+BASE_TIME: Final = 1000.0 + 2**-20
+"""Trio time of the first frame: off the whole-second grid on which the actors' periodic
+timers (watchdog, snapshots) fire, so a frame never ties with one of them (Trio would break
+that tie by memory address, run to run differently)."""
 EQUITY_INTERVAL: Final = 60.0
 """Seconds between equity samples (besides one per finished cycle)."""
 PROGRESS_EVERY: Final = 1024
@@ -115,16 +120,18 @@ def _plan(inputs: BacktestInputs) -> _Plan:
     )
 
 
-async def _open_trading_at(
-    system: System, at: float, collector: Collector, to_wall: Callable[[float], float]
+def _open_trading(
+    system: System,
+    nursery: trio.Nursery,
+    collector: Collector,
+    to_wall: Callable[[float], float],
 ) -> None:
-    await trio.sleep_until(at)
+    """The range starts: count from now and release the kill switch held during warm-up."""
     collector.trading = True
     collector.sample()
     now = trio.current_time()
-    await system.bus.publish(
-        TOPIC_CONTROL, ControlChanged("kill_switch", "off", "on", "backtest", now, to_wall(now))
-    )
+    change = ControlChanged("kill_switch", "off", "on", "backtest", now, to_wall(now))
+    nursery.start_soon(system.bus.publish, TOPIC_CONTROL, change)
 
 
 async def _replay(
@@ -151,17 +158,7 @@ async def _replay(
     if plan.start_at is not None:
         risk = attrs.evolve(risk, kill_switch_engaged=True)
     execution = ExecutionSettings(home_asset=settings.home, taker_fee_bps=taker_bps)
-    venue = BacktestVenue(
-        fees=fees,
-        order_latency=make_latency_model(
-            settings.latency_model, settings.order_latency_ms, settings.latency_jitter_ms, seed
-        ),
-        response_latency=settings.response_latency_ms / 1000,
-        balances=settings.balances,
-        fill_model=settings.fill_model,
-    )
     total = len(plan.payloads)
-    transport: TimedReplayTransport
 
     def on_frame(done: int) -> None:
         if done % PROGRESS_EVERY == 0 or done == total:
@@ -171,6 +168,16 @@ async def _replay(
                 transport.stop()
 
     transport = TimedReplayTransport(plan.times, plan.payloads, on_frame=on_frame)
+    venue = BacktestVenue(
+        fees=fees,
+        order_latency=make_latency_model(
+            settings.latency_model, settings.order_latency_ms, settings.latency_jitter_ms, seed
+        ),
+        response_latency=settings.response_latency_ms / 1000,
+        balances=settings.balances,
+        fill_model=settings.fill_model,
+        scheduler=transport,
+    )
     client = KrakenWsClient(
         "replay://recording",
         transport=transport,
@@ -198,8 +205,10 @@ async def _replay(
         await trio.sleep_until(plan.times[0] if plan.times else BASE_TIME)
         await nursery.start(feed.run)
         if plan.start_at is not None:
-            nursery.start_soon(_open_trading_at, system, plan.start_at, collector, to_wall)
-        nursery.start_soon(collector.sample_every, EQUITY_INTERVAL)
+            transport.call_at(
+                plan.start_at, partial(_open_trading, system, nursery, collector, to_wall)
+            )
+        collector.sample_every(transport, EQUITY_INTERVAL)
         await transport.finished.wait()
         # let orders in flight finish: the longest an order can live, plus the latencies
         await trio.sleep(
@@ -248,9 +257,11 @@ def run_backtest(
         ConfigError: the fee profile does not fit the fees file.
     """
     plan = _plan(inputs)
-    scheduler: random.Random = trio._core._run._r
-    saved = scheduler.getstate()
+    core: Any = trio._core._run
+    scheduler: random.Random = core._r
+    saved = scheduler.getstate(), core._ALLOW_DETERMINISTIC_SCHEDULING
     scheduler.seed(inputs.settings.seed)
+    core._ALLOW_DETERMINISTIC_SCHEDULING = True
     try:
         collector, replay = trio.run(
             _replay,
@@ -261,7 +272,8 @@ def run_backtest(
             clock=trio.testing.MockClock(autojump_threshold=0),
         )
     finally:
-        scheduler.setstate(saved)
+        scheduler.setstate(saved[0])
+        core._ALLOW_DETERMINISTIC_SCHEDULING = saved[1]
     return build_report(
         collector,
         settings=settings_as_dict(inputs.settings),

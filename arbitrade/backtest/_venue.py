@@ -25,12 +25,14 @@ import itertools
 import math
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from functools import partial
 
 import attrs
 import trio
 
 from arbitrade.backtest._fees import FeeModel, Rates
 from arbitrade.backtest._latency import LatencyModel, fixed_latency
+from arbitrade.backtest._timeline import Scheduler, Timeline
 from arbitrade.execution import (
     DEADLINE_REASON,
     DUPLICATE_REASON,
@@ -94,6 +96,8 @@ class BacktestVenue:
         response_latency: seconds from the venue's report to the executor's seeing it.
         balances: the starting ledger per asset; ``None`` means unlimited funds, no ledger.
         fill_model: ``depth`` (walk the levels) or ``top`` (best level only).
+        scheduler: where latency timers go (the replay transport in a backtest, so they
+            share the frames' time line); ``None``: a :class:`Timeline` served by :meth:`run`.
     """
 
     name = "backtest"
@@ -106,6 +110,7 @@ class BacktestVenue:
         response_latency: float = 0.0,
         balances: Mapping[str, Decimal] | None = None,
         fill_model: str = "depth",
+        scheduler: Scheduler | None = None,
     ) -> None:
         if fill_model not in ("depth", "top"):
             raise ValueError(f"fill_model must be 'depth' or 'top', got {fill_model!r}")
@@ -122,7 +127,9 @@ class BacktestVenue:
         self._orders: dict[str, _Order] = {}
         self._resting: dict[str, list[_Order]] = {}
         self._ids = itertools.count(1)
-        self._nursery: trio.Nursery | None = None
+        self._own_timeline = Timeline() if scheduler is None else None
+        self._scheduler: Scheduler = scheduler or self._own_timeline  # type: ignore[assignment]
+        self._running = False
         self._arrived = 0
         self._rejected = 0
         self._trades = 0
@@ -135,14 +142,16 @@ class BacktestVenue:
         return self._events
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Host the latency timers until cancelled."""
+        """Take orders until cancelled (serving the latency timers without a scheduler)."""
         try:
             async with trio.open_nursery() as nursery:
-                self._nursery = nursery
+                if self._own_timeline is not None:
+                    await nursery.start(self._own_timeline.run)
+                self._running = True
                 task_status.started()
                 await trio.sleep_forever()
         finally:
-            self._nursery = None
+            self._running = False
 
     def observe_instruments(self, instruments: Iterable[Instrument]) -> None:
         """Learn the pairs' rules (increments, minimums) and their fee rates."""
@@ -181,8 +190,7 @@ class BacktestVenue:
         Raises:
             VenueUnavailable: the venue is not running.
         """
-        nursery = self._nursery
-        if nursery is None:
+        if not self._running:
             raise VenueUnavailable(self.name, "not running")
         now = trio.current_time()
         known = self._orders.get(order.cl_ord_id)
@@ -212,7 +220,7 @@ class BacktestVenue:
         self._orders[order.cl_ord_id] = tracked
         delay = self.order_latency()
         if delay > 0:
-            nursery.start_soon(self._arrive_later, tracked, now + delay)
+            self._scheduler.call_at(now + delay, partial(self._arrive, tracked))
         else:
             self._arrive(tracked)
         await trio.lowlevel.checkpoint()
@@ -221,11 +229,11 @@ class BacktestVenue:
         """Ask to cancel; the cancel travels one latency draw. Unknown ids are ignored."""
         tracked = self._orders.get(cl_ord_id)
         await trio.lowlevel.checkpoint()
-        if tracked is None or tracked.last.order_status.terminal or self._nursery is None:
+        if tracked is None or tracked.last.order_status.terminal or not self._running:
             return
         delay = self.order_latency()
         if delay > 0:
-            self._nursery.start_soon(self._cancel_later, tracked, trio.current_time() + delay)
+            self._scheduler.call_at(trio.current_time() + delay, partial(self._cancel, tracked))
         else:
             self._cancel(tracked)
 
@@ -279,14 +287,6 @@ class BacktestVenue:
         return self._tops.get(symbol)
 
     # -- internals ---------------------------------------------------------------------------
-
-    async def _arrive_later(self, tracked: _Order, at: float) -> None:
-        await trio.sleep_until(at)
-        self._arrive(tracked)
-
-    async def _cancel_later(self, tracked: _Order, at: float) -> None:
-        await trio.sleep_until(at)
-        self._cancel(tracked)
 
     def _cancel(self, tracked: _Order) -> None:
         if tracked.last.order_status.terminal:
@@ -512,13 +512,11 @@ class BacktestVenue:
 
     def _deliver(self, reports: list[ExecutionReport]) -> None:
         delay = self.response_latency
-        if delay > 0 and self._nursery is not None:
-            self._nursery.start_soon(self._deliver_later, reports, trio.current_time() + delay)
-            return
-        for report in reports:
-            self._send.send_nowait(report)
+        if delay > 0:
+            self._scheduler.call_at(trio.current_time() + delay, partial(self._emit, reports))
+        else:
+            self._emit(reports)
 
-    async def _deliver_later(self, reports: list[ExecutionReport], at: float) -> None:
-        await trio.sleep_until(at)
+    def _emit(self, reports: list[ExecutionReport]) -> None:
         for report in reports:
             self._send.send_nowait(report)

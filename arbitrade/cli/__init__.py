@@ -20,6 +20,8 @@ _COMMAND_MODULES = (
     "arbitrade.cli._secrets",
     "arbitrade.cli._sim",
     "arbitrade.cli._db",
+    "arbitrade.cli._record",
+    "arbitrade.cli._backtest",
     "arbitrade.cli._ops",
 )
 

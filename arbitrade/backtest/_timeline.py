@@ -1,0 +1,59 @@
+"""Deterministic timers: callbacks run in (time, order of scheduling) order, never by chance.
+
+Trio breaks ties between equal deadlines by the memory address of their cancel scopes, so two
+timers due at the same instant fire in an order that can change from run to run. Backtest
+components that must act in a reproducible order schedule through :class:`Scheduler` instead:
+:class:`Timeline` runs callbacks from one task in (time, sequence) order; under replay the
+:class:`~arbitrade.backtest._replay.TimedReplayTransport` is the scheduler, merging these
+callbacks with the recorded frames on one time line.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from collections.abc import Callable
+from typing import Protocol
+
+import trio
+
+Callback = Callable[[], None]
+
+
+class Scheduler(Protocol):
+    """Runs a synchronous callback at a Trio time (at once if that time has passed)."""
+
+    def call_at(self, at: float, callback: Callback) -> None:
+        """Run ``callback`` at ``at``; equal times run in the order they were scheduled."""
+        ...
+
+
+class Timeline:
+    """A :class:`Scheduler` served by :meth:`run` (start it in a nursery)."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Callback]] = []
+        self._order = itertools.count()
+        self._sleeping: trio.CancelScope | None = None
+
+    def call_at(self, at: float, callback: Callback) -> None:
+        heapq.heappush(self._heap, (at, next(self._order), callback))
+        if self._sleeping is not None:
+            self._sleeping.deadline = min(self._sleeping.deadline, at)
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Run callbacks as they fall due, until cancelled. A callback's exception ends it."""
+        task_status.started()
+        heap = self._heap
+        while True:
+            due = heap[0][0] if heap else math.inf
+            if due > trio.current_time():
+                with trio.CancelScope(deadline=due) as scope:
+                    self._sleeping = scope
+                    await trio.sleep_forever()
+                self._sleeping = None
+                continue
+            _, _, callback = heapq.heappop(heap)
+            callback()
+            await trio.lowlevel.checkpoint()
