@@ -4,12 +4,14 @@ Each component declares a frozen attrs class with a default for every field and 
 field. :func:`load_component` reads ``config/<name>.toml`` (a missing file means defaults),
 then environment overrides named ``<PREFIX>_<FIELD>`` (``RISK_MIN_PROFIT_BPS``), structures the
 values with cattrs (Decimal, int, float, bool, str, tuples of those, nested attrs classes) and
-runs the class's own attrs validators. Every failure is one :class:`ConfigError` naming the
-setting as ``<name>.<field>``.
+runs the class's own attrs validators. Numbers must be finite (no NaN or infinity, which pass
+every ``> 0`` check) and Decimals below 10**30. Every failure is one :class:`ConfigError`
+naming the setting as ``<name>.<field>``.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -23,6 +25,8 @@ import cattrs
 from arbitrade.config._errors import ConfigError
 
 CONFIG_DIR = Path("config")
+MAX_DECIMAL_DIGITS = 30
+"""Decimal settings have fewer integer digits than this (no amount or rate comes close)."""
 
 
 def _to_decimal(value: Any, _: type) -> Decimal:
@@ -34,6 +38,9 @@ def _to_decimal(value: Any, _: type) -> Decimal:
         raise ValueError(f"expected a number, got {value!r}") from None
     if not result.is_finite():
         raise ValueError(f"expected a finite number, got {value!r}")
+    # 1e999999999 is finite, but arithmetic on it (fee / 10_000) raises decimal.Overflow.
+    if result.adjusted() >= MAX_DECIMAL_DIGITS:
+        raise ValueError(f"expected fewer than {MAX_DECIMAL_DIGITS} integer digits, got {value!r}")
     return result
 
 
@@ -41,9 +48,14 @@ def _to_float(value: Any, _: type) -> float:
     if isinstance(value, bool):
         raise ValueError(f"expected a number, got {value!r}")
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        result = float(value)
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"expected a number, got {value!r}") from None
+    # NaN passes every "> 0" validator and compares false with everything: a NaN
+    # max_book_age_seconds would never call a book stale.
+    if not math.isfinite(result):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return result
 
 
 def _to_strict_int(value: Any, _: type) -> int:

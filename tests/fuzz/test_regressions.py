@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from arbitrade.config import Secret
+from arbitrade.config import ConfigError, Secret, structure_component
 from arbitrade.kraken import (
     KrakenProtocolError,
     KrakenRestClient,
@@ -23,6 +23,8 @@ from arbitrade.kraken import (
     Throttled,
     error_from_kraken,
 )
+from arbitrade.persistence import SinkSettings
+from arbitrade.risk import RiskSettings
 from arbitrade.sim import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from arbitrade.sim._auth import NonceTracker
 from arbitrade.sim._numbers import to_units
@@ -191,3 +193,22 @@ class TestRestClient:
             await rest_call(body, "system_status")
         assert caught.value.retry_at is None
         assert error_from_kraken("EService: Throttled: 1700000000", "x").retry_at == 1700000000
+
+
+class TestComponentSettings:
+    @pytest.mark.parametrize("text", ["nan", "NaN", "inf", "-inf", "1e400"])
+    def test_float_setting_when_not_finite_is_config_error(self, text: str) -> None:
+        """config/_component.py: "nan" passed every "> 0" validator; a NaN book-age limit
+        never calls a book stale (``age > nan`` is false)."""
+        with pytest.raises(ConfigError, match=r"risk\.max_book_age_seconds"):
+            structure_component(RiskSettings, {"max_book_age_seconds": text}, "risk")
+        with pytest.raises(ConfigError, match=r"persistence\.max_delay"):
+            structure_component(SinkSettings, {"max_delay": text}, "persistence")
+
+    def test_decimal_setting_when_exponent_is_huge_is_config_error(self) -> None:
+        """config/_component.py: "1e999999999" was accepted, then ``taker_fee_rate``
+        (fee / 10_000) raised decimal.Overflow inside the risk gate."""
+        with pytest.raises(ConfigError, match=r"risk\.taker_fee_bps"):
+            structure_component(RiskSettings, {"taker_fee_bps": "1e999999999"}, "risk")
+        accepted = structure_component(RiskSettings, {"taker_fee_bps": "26"}, "risk")
+        assert accepted.taker_fee_rate == Decimal("0.0026")
