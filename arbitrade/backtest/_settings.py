@@ -117,12 +117,13 @@ def parse_instant(text: str, field: str) -> datetime:
     """
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
+        # OverflowError: 0001-01-01T00:00+01:00 has no UTC time.
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise ConfigError(
             f"backtest.{field}",
             f"expected an ISO 8601 time such as 2024-05-01T10:00:00Z, got {text!r}",
         ) from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def parse_balances(text: str) -> dict[str, Any]:
@@ -143,7 +144,7 @@ def parse_balances(text: str) -> dict[str, Any]:
 def _known_fee_profiles(path: Path) -> tuple[str, ...]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as error:
+    except (OSError, ValueError) as error:  # ValueError: not UTF-8 or TOML, a NUL in the path
         raise ConfigError("backtest.fees_path", f"cannot read {path}: {error}") from None
     profiles = data.get("profiles", {})
     return tuple(sorted(profiles)) if isinstance(profiles, dict) else ()
@@ -300,7 +301,7 @@ def load_backtest_settings(
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise ConfigError(str(path), f"cannot read the backtest file: {error.strerror}") from None
-    except tomllib.TOMLDecodeError as error:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(str(path), f"is not valid TOML: {error}") from None
     table = data.get("backtest", data)
     if not isinstance(table, dict):

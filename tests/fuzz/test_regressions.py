@@ -7,14 +7,17 @@ again, but only by chance; these pin them.
 from __future__ import annotations
 
 import json
+import sys
 import time
 import urllib.parse
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from arbitrade.backtest import backtest_settings_from, load_backtest_settings
 from arbitrade.config import ConfigError, Secret, structure_component
 from arbitrade.kraken import (
     KrakenProtocolError,
@@ -212,3 +215,30 @@ class TestComponentSettings:
             structure_component(RiskSettings, {"taker_fee_bps": "1e999999999"}, "risk")
         accepted = structure_component(RiskSettings, {"taker_fee_bps": "26"}, "risk")
         assert accepted.taker_fee_rate == Decimal("0.0026")
+
+
+class TestBacktestSettings:
+    @pytest.mark.parametrize(
+        ("field", "text"),
+        [("start", "0001-01-01T00:00:00+01:00"), ("end", "9999-12-31T23:59:59-01:00")],
+    )
+    def test_time_when_zone_pushes_it_out_of_range_is_config_error(
+        self, field: str, text: str
+    ) -> None:
+        """backtest/_settings.py: astimezone(UTC) raised OverflowError past the ConfigError."""
+        with pytest.raises(ConfigError, match=rf"backtest\.{field}"):
+            backtest_settings_from({field: text})
+
+    @pytest.mark.parametrize("path", [sys.executable, "a\x00b"])
+    def test_fees_file_when_not_utf8_or_path_has_nul_is_config_error(self, path: str) -> None:
+        """backtest/_settings.py: UnicodeDecodeError / "embedded null byte" (ValueErrors)
+        escaped the fee profile look-up."""
+        with pytest.raises(ConfigError, match=r"backtest\.fees_path"):
+            backtest_settings_from({"fee_profile": "spot_volume", "fees_path": path})
+
+    def test_load_when_file_is_not_utf8_is_config_error_naming_it(self, tmp_path: Path) -> None:
+        """backtest/_settings.py: a file starting with byte 0x80 raised UnicodeDecodeError."""
+        path = tmp_path / "backtest.toml"
+        path.write_bytes(b"\x80capital = 1")
+        with pytest.raises(ConfigError, match="not valid TOML"):
+            load_backtest_settings(path)
