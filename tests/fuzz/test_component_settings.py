@@ -138,7 +138,7 @@ class TestComponentSettings:
         else:
             check_usable(instance)
 
-    @settings(max_examples=150, deadline=None, suppress_health_check=FAST)
+    @settings(max_examples=100, deadline=None, suppress_health_check=FAST)
     @given(
         name=st.sampled_from(sorted(COMPONENTS)),
         toml=st.one_of(

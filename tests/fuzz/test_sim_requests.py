@@ -101,6 +101,9 @@ def ws_frames() -> st.SearchStrategy[str | bytes]:
     )
 
 
+WS_FRAMES = ws_frames()
+
+
 async def serve_frames(connection: Connection, frames: list[str]) -> list[dict[str, Any]]:
     """Feed ``frames`` to the connection's reader; return every frame it queued, decoded."""
     pending = list(frames)
@@ -123,8 +126,8 @@ async def serve_frames(connection: Connection, frames: list[str]) -> list[dict[s
 
 
 class TestWebSocketRequests:
-    @settings(max_examples=400, deadline=None, suppress_health_check=FAST)
-    @given(frames=st.lists(ws_frames(), min_size=1, max_size=4), private=st.booleans())
+    @settings(max_examples=250, deadline=None, suppress_health_check=FAST)
+    @given(frames=st.lists(WS_FRAMES, min_size=1, max_size=4), private=st.booleans())
     async def test_reader_when_client_sends_anything_answers_with_kraken_errors(
         self, frames: list[str | bytes], private: bool
     ) -> None:
@@ -177,7 +180,7 @@ async def drive_publisher(connection: Connection) -> None:
 
 class TestWebSocketServer:
     @settings(max_examples=25, deadline=None, suppress_health_check=FAST)
-    @given(frames=st.lists(ws_frames(), min_size=1, max_size=3))
+    @given(frames=st.lists(WS_FRAMES, min_size=1, max_size=3))
     async def test_connection_when_client_sends_anything_stays_open_and_answers_ping(
         self, frames: list[str | bytes]
     ) -> None:
@@ -228,7 +231,7 @@ def assert_kraken_answer(status: int, body: bytes) -> None:
 
 
 class TestRestRequests:
-    @settings(max_examples=300, deadline=None, suppress_health_check=FAST)
+    @settings(max_examples=200, deadline=None, suppress_health_check=FAST)
     @given(
         verb=st.sampled_from(["GET", "POST", "PUT"]),
         path=st.one_of(
@@ -266,7 +269,7 @@ class TestRestRequests:
         )
         assert_kraken_answer(status, answer)
 
-    @settings(max_examples=400, deadline=None, suppress_health_check=FAST)
+    @settings(max_examples=250, deadline=None, suppress_health_check=FAST)
     @given(
         method=st.sampled_from(PRIVATE_METHODS),
         params=st.dictionaries(st.sampled_from(PARAM_NAMES), PARAM_VALUES, max_size=6),

@@ -21,6 +21,7 @@ from tests.fuzz.kraken_frames import EVERY_FRAME, PRECISIONS
 from tests.fuzz.strategies import WRONG_VALUES, dumps, fuzzed, garbage
 
 MESSAGE_TYPES = tuple(get_args(Message))
+FUZZED = {name: fuzzed(frame) for name, frame in EVERY_FRAME.items()}
 FAST = [HealthCheck.too_slow, HealthCheck.data_too_large]
 
 
@@ -49,13 +50,13 @@ class TestDecoder:
         message = Decoder(PRECISIONS).decode(dumps(EVERY_FRAME[name]))
         assert not isinstance(message, DecodeError), message
 
-    @settings(max_examples=1500, deadline=None, suppress_health_check=FAST)
+    @settings(max_examples=600, deadline=None, suppress_health_check=FAST)
     @given(data=st.data(), name=st.sampled_from(sorted(EVERY_FRAME)))
     def test_decode_when_any_channel_frame_is_broken_never_raises(
         self, data: st.DataObject, name: str
     ) -> None:
         """Every channel's frame, broken anywhere or truncated or re-encoded, decodes or errs."""
-        raw = data.draw(fuzzed(EVERY_FRAME[name]), label="raw")
+        raw = data.draw(FUZZED[name], label="raw")
         decode_checked(Decoder(PRECISIONS), raw)
 
     @settings(max_examples=400, deadline=None, suppress_health_check=FAST)
@@ -81,7 +82,7 @@ class TestDecoder:
         frame = {"channel": channel, "type": kind, "data": data, **extra}
         decode_checked(Decoder(PRECISIONS), dumps(frame))
 
-    @settings(max_examples=100, deadline=None, suppress_health_check=FAST)
+    @settings(max_examples=40, deadline=None, suppress_health_check=FAST)
     @given(raws=st.data())
     def test_decode_when_one_decoder_reads_a_mixed_stream_keeps_decoding(
         self, raws: st.DataObject
@@ -90,7 +91,7 @@ class TestDecoder:
         decoder = Decoder(PRECISIONS)
         for _ in range(10):
             name = raws.draw(st.sampled_from(sorted(EVERY_FRAME)))
-            decode_checked(decoder, raws.draw(fuzzed(EVERY_FRAME[name])))
+            decode_checked(decoder, raws.draw(FUZZED[name]))
         for name, frame in sorted(EVERY_FRAME.items()):
             if name == "instrument":
                 continue  # a fuzzed instrument frame may have changed BTC/USD's precisions
@@ -136,7 +137,7 @@ def check_book_invariants(book: OrderBook) -> None:
 
 
 class TestOrderBook:
-    @settings(max_examples=300, deadline=None, suppress_health_check=FAST)
+    @settings(max_examples=150, deadline=None, suppress_health_check=FAST)
     @given(
         frames=st.lists(book_frames(), max_size=25),
         depth=st.sampled_from([10, 25]),
