@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "arbitrade.cli._record",
     "arbitrade.cli._backtest",
     "arbitrade.cli._ops",
+    "arbitrade.cli._soak",
 )
 
 
