@@ -140,11 +140,18 @@ class Collector:
         return Marks(self.venue, self.home)
 
     def sample(self) -> None:
-        """Add an equity point for now; skipped while a held asset has no price yet."""
+        """Add an equity point for now; skipped while a held asset has no price yet.
+
+        The first point values the starting balances (the equity before any trade).
+        """
         balances = self.venue.ledger()
         marks = self.marks
         if any(amount and marks.price(asset) is None for asset, amount in balances.items()):
             return
+        if not self.equity and any(self.starting.values()):
+            # the opening point: the starting balances at the first prices known
+            at = self.to_wall(trio.current_time())
+            self.equity.append(EquityPoint(at, marks.value(self.starting), _ZERO))
         exposure = _ZERO
         for asset in sorted(set(balances) | set(self.starting)):
             if asset == self.home:

@@ -14,7 +14,14 @@ WALL0 = 1_714_557_600 * 10**9
 """2024-05-01T10:00:00Z in ns: the wall time of the first frame of these recordings."""
 
 
-def pair(symbol: str, price_precision: int = 2, qty_precision: int = 4) -> dict[str, Any]:
+def pair(
+    symbol: str,
+    price_precision: int = 2,
+    qty_precision: int = 4,
+    *,
+    qty_min: str = "0.0001",
+    cost_min: str = "0.5",
+) -> dict[str, Any]:
     base, quote = symbol.split("/")
     return {
         "symbol": symbol,
@@ -23,10 +30,10 @@ def pair(symbol: str, price_precision: int = 2, qty_precision: int = 4) -> dict[
         "status": "online",
         "price_precision": price_precision,
         "qty_precision": qty_precision,
-        "price_increment": f"{10**-price_precision:.{price_precision}f}",
-        "qty_increment": f"{10**-qty_precision:.{qty_precision}f}",
-        "qty_min": "0.0001",
-        "cost_min": "0.5",
+        "price_increment": float(f"1e-{price_precision}"),
+        "qty_increment": float(f"1e-{qty_precision}"),
+        "qty_min": float(qty_min),
+        "cost_min": float(cost_min),
         "marginable": False,
     }
 
