@@ -1,0 +1,277 @@
+"""Firing one fault at the running bot and waiting until it has recovered.
+
+Recovery, per kind (times on the Trio clock, measured from the end of the fault: the moment
+the exchange behaves again, or the injection for instant faults):
+
+* every fault: the bot is healthy again (:meth:`Observer.health`: every actor running, the
+  venue connected, every feed and book that ever reported live), and in addition
+* ``drop_connections``: the venue reconnected or a feed came back live;
+* ``corrupt_checksums``: the corrupt books were delivered and a book resynced back to live;
+* ``stalled_channel`` of ``book``: book tops flow again after the stall;
+* ``garbage_frames``, ``truncated_frames``, ``rate_limit_errors``, ``nonce_errors``: every
+  unit was delivered (the knob counted down to 0); one never delivered within the exercise
+  window is reset and recorded as not exercised, not as recovered;
+* actor crashes: the restart log shows the actor restarted after the crash.
+
+A fault with nothing in the bot that could show its recovery (a crash of a feed actor when
+there is none, a checksum fault without books) is recorded as not measurable, with why.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import trio
+
+from actors import ChildCrashed, ChildRestarted, Ref
+from actors._ref import _Crash
+from arbitrade.soak._bot import BotHandle
+from arbitrade.soak._faults import FaultKind, FaultRecord, PlannedFault
+from arbitrade.soak._observe import Observer, poll_until
+
+FEED_PATTERN = re.compile(r"(^|/)(feed|feeds)(/|_|$)|feed")
+GRAPH_PATTERN = re.compile(r"graph|triangular")
+WRITER_PATH = "root/persistence/db_writer"
+COUNTED_KNOBS = {
+    FaultKind.CORRUPT_CHECKSUMS: "corrupt_checksums",
+    FaultKind.GARBAGE_FRAMES: "garbage_frames",
+    FaultKind.TRUNCATED_FRAMES: "truncated_frames",
+    FaultKind.RATE_LIMIT_ERRORS: "rate_limit_errors",
+    FaultKind.NONCE_ERRORS: "nonce_errors",
+}
+
+
+class SoakCrash(RuntimeError):
+    """The error a crash fault makes an actor raise."""
+
+
+@attrs.frozen
+class PoisonMessage:
+    """A message the DuckDB writer thread refuses by raising (it expects batches only): the
+    crash happens inside the pykka thread, as a real write failure would."""
+
+
+def inject_crash(ref: Ref[Any], error: BaseException) -> None:
+    """Make the actor behind ``ref`` raise ``error`` when it reaches this point in its
+    mailbox (the harness's ``crash``, without a harness).
+
+    Raises:
+        MailboxFull: the mailbox is full.
+        ActorStopped: the actor is stopped for good.
+    """
+    ref._inject(_Crash(error))
+
+
+def find_actor(handle: BotHandle, pattern: re.Pattern[str]) -> str | None:
+    """The first registered actor path matching ``pattern`` (sorted), or None."""
+    for path in handle.system.registry.paths():
+        if pattern.search(path.removeprefix("root/")):
+            return path
+    return None
+
+
+@attrs.define
+class Injector:
+    """Fires faults at one bot and records their recovery."""
+
+    handle: BotHandle
+    observer: Observer
+    recover_timeout: float = 30.0
+    """A fault not recovered within this many seconds after it ended counts as not recovered."""
+    exercise_timeout: float = 40.0
+    """How long a counted knob may wait for traffic to deliver it."""
+    loop_lag_max: float = 0.0
+    """Largest Trio loop lateness seen while a slow dashboard client was connected."""
+
+    async def fire(self, fault: PlannedFault) -> FaultRecord:
+        """Inject ``fault``, wait until it is over and the bot recovered (or timed out)."""
+        now = trio.current_time()
+        kind = fault.kind
+        if kind in COUNTED_KNOBS:
+            return await self._counted(fault, COUNTED_KNOBS[kind])
+        if kind is FaultKind.DROP_CONNECTIONS:
+            return await self._drop(now)
+        if kind is FaultKind.STALLED_CHANNEL:
+            return await self._timed(
+                fault,
+                {"stalled_channels": [fault.channel]},
+                {"stalled_channels": []},
+                fault.channel,
+            )
+        if kind is FaultKind.ACK_DELAY:
+            return await self._timed(
+                fault,
+                {"ack_delay_seconds": fault.delay},
+                {"ack_delay_seconds": 0.0},
+                f"{fault.delay:.2f}s",
+            )
+        if kind in (FaultKind.MAINTENANCE, FaultKind.CANCEL_ONLY):
+            status = "maintenance" if kind is FaultKind.MAINTENANCE else "cancel_only"
+            return await self._timed(
+                fault, {"system_status": status}, {"system_status": "online"}, status
+            )
+        if kind is FaultKind.SLOW_DASHBOARD_CLIENT:
+            return await self._slow_client(fault)
+        return await self._crash(fault)
+
+    # --- exchange faults -----------------------------------------------------------------------
+    async def _drop(self, now: float) -> FaultRecord:
+        record = FaultRecord(FaultKind.DROP_CONNECTIONS, now, now, "all connections")
+        observer = self.observer
+        venue_reports = observer.venue_connected is not None
+        if not venue_reports and not observer.feeds:
+            record.measurable = False
+            record.note = "nothing holds a connection to drop (paper venue, no feeds)"
+            self.handle.simulator.drop_connections()
+            return record
+        venue_before, feeds_before = observer.venue_reconnects, observer.feed_relives
+
+        def reacted() -> bool:
+            return (venue_reports and observer.venue_reconnects > venue_before) or (
+                observer.feed_relives > feeds_before
+            )
+
+        self.handle.simulator.drop_connections()
+        await self._await_recovery(record, reacted)
+        return record
+
+    async def _timed(
+        self, fault: PlannedFault, on: dict[str, Any], off: dict[str, Any], target: str
+    ) -> FaultRecord:
+        sim = self.handle.simulator
+        start = trio.current_time()
+        sim.set_faults(on)
+        await trio.sleep(fault.seconds)
+        sim.set_faults(off)
+        record = FaultRecord(fault.kind, start, trio.current_time(), target)
+        tops_before = self.observer.book_tops
+        reacted: Callable[[], bool] = lambda: True  # noqa: E731 - a default predicate
+        book_stall = fault.kind is FaultKind.STALLED_CHANNEL and fault.channel == "book"
+        if book_stall and self.observer.has_market:
+            reacted = lambda: self.observer.book_tops > tops_before  # noqa: E731
+        await self._await_recovery(record, reacted)
+        return record
+
+    async def _counted(self, fault: PlannedFault, knob: str) -> FaultRecord:
+        sim = self.handle.simulator
+        observer = self.observer
+        start = trio.current_time()
+        if fault.kind is FaultKind.CORRUPT_CHECKSUMS and not observer.books:
+            record = FaultRecord(fault.kind, start, start, f"{fault.count} book messages")
+            record.measurable = False
+            record.note = "no book has reported yet: nothing reads checksums"
+            return record
+        resyncs_before = observer.book_resyncs
+        sim.set_faults({knob: fault.count})
+        with trio.move_on_after(self.exercise_timeout):
+            await poll_until(lambda: getattr(sim.faults, knob) <= 0)
+        left = getattr(sim.faults, knob)
+        record = FaultRecord(fault.kind, start, trio.current_time(), f"{fault.count}x {knob}")
+        if left:
+            sim.set_faults({knob: 0})
+            record.measurable = False
+            record.note = f"not exercised: {left} of {fault.count} never delivered (no traffic)"
+            return record
+        reacted: Callable[[], bool] = lambda: True  # noqa: E731 - a default predicate
+        if fault.kind is FaultKind.CORRUPT_CHECKSUMS:
+            reacted = lambda: observer.book_resyncs > resyncs_before  # noqa: E731
+        await self._await_recovery(record, reacted)
+        return record
+
+    # --- faults inside the bot -----------------------------------------------------------------
+    async def _crash(self, fault: PlannedFault) -> FaultRecord:
+        now = trio.current_time()
+        registry = self.handle.system.registry
+        if fault.kind is FaultKind.PERSISTENCE_THREAD_CRASH:
+            path: str | None = WRITER_PATH if registry.get(WRITER_PATH) else None
+        elif fault.kind is FaultKind.FEED_ACTOR_CRASH:
+            path = find_actor(self.handle, FEED_PATTERN)
+        else:
+            path = find_actor(self.handle, GRAPH_PATTERN)
+        record = FaultRecord(fault.kind, now, now, path or "")
+        if path is None:
+            record.measurable = False
+            record.note = "no such actor in the tree (not wired yet)"
+            return record
+        ref = registry.lookup(path)
+        if fault.kind is FaultKind.PERSISTENCE_THREAD_CRASH:
+            await ref.send(PoisonMessage())
+        else:
+            inject_crash(ref, SoakCrash(f"soak: crash injected into {path}"))
+        log = self.observer.restart_log
+        seen = len(log)
+
+        def restarted() -> bool:
+            return any(isinstance(e, ChildRestarted) and e.path == path for e in log[seen:])
+
+        await self._await_recovery(record, restarted)
+        return record
+
+    async def _slow_client(self, fault: PlannedFault) -> FaultRecord:
+        start = trio.current_time()
+        url = self.handle.dashboard_url.removeprefix("http://")
+        host, port = url.rsplit(":", 1)
+        lag = 0.0
+        sockets: list[trio.SocketStream] = []
+        async with trio.open_nursery() as nursery:
+            for path in ("/stream/books", "/stream/opportunities"):
+                stream = await trio.open_tcp_stream(host, int(port))
+                stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+                request = f"GET {path} HTTP/1.1\r\nHost: {url}\r\nAccept: text/event-stream\r\n\r\n"
+                await stream.send_all(request.encode())
+                sockets.append(stream)  # never read from: a client that reads nothing
+
+            async def watch_lag() -> None:
+                nonlocal lag
+                while True:
+                    before = trio.current_time()
+                    await trio.sleep(0.05)
+                    lag = max(lag, trio.current_time() - before - 0.05)
+
+            nursery.start_soon(watch_lag)
+            await trio.sleep(fault.seconds)
+            nursery.cancel_scope.cancel()
+        for stream in sockets:
+            await stream.aclose()
+        self.loop_lag_max = max(self.loop_lag_max, lag)
+        record = FaultRecord(fault.kind, start, trio.current_time(), "/stream/books, opportunities")
+        record.note = f"loop lag max {lag * 1000:.0f} ms while connected"
+        await self._await_recovery(record, lambda: True)
+        return record
+
+    # --- recovery ------------------------------------------------------------------------------
+    async def _await_recovery(self, record: FaultRecord, reacted: Callable[[], bool]) -> None:
+        registry = self.handle.system.registry
+        with trio.move_on_after(self.recover_timeout):
+            while True:
+                healthy, _ = self.observer.health(registry)
+                if healthy and reacted():
+                    record.recovered_at = trio.current_time()
+                    break
+                await trio.sleep(0.02)
+        if record.recovered_at is None:
+            _, reasons = self.observer.health(registry)
+            record.note = (record.note + "; " if record.note else "") + (
+                "not recovered: " + ", ".join(reasons) if reasons else "no reaction seen"
+            )
+        record.visible = self.is_visible(record)
+
+    def is_visible(self, record: FaultRecord) -> bool:
+        """Seen in the restart log (a crash of the target, or of anything for exchange
+        faults) or the audit log (a non-risk, non-control event) since the injection."""
+        since = record.injected_at
+        crashes = [
+            e for e in self.observer.restart_log if isinstance(e, ChildCrashed) and e.at >= since
+        ]
+        if record.kind.inside_bot and record.kind is not FaultKind.SLOW_DASHBOARD_CLIENT:
+            return any(e.path == record.target for e in crashes)
+        audits = [
+            a
+            for a in self.observer.audit
+            if a.at >= since and not a.kind.startswith(("risk.", "control."))
+        ]
+        return bool(crashes or audits)
