@@ -1,0 +1,259 @@
+"""Backtest throughput through the full actor pipeline, time per stage, and what recording costs.
+
+    .venv/bin/python benchmarks/bench_backtest.py [--minutes 60] [--pairs 6] [--cache DIR]
+        [--latency-frames 20000] [--gap-us 3000]
+
+1. Records ``--minutes`` simulated minutes of the simulator's market (seed 7) over the first
+   ``--pairs`` of BTC/USD, ETH/USD, ETH/BTC, SOL/USD, SOL/BTC, SOL/ETH, in-process on a virtual
+   clock (``record_simulator``; reused from ``--cache`` when given and present).
+2. Replays it through the whole backtest tree (replay transport -> WS client -> feed -> book
+   tops -> pair-graph actor -> risk gate -> executor -> simulated venue -> portfolio) and
+   prints frames per second, then replays it again under a Trio instrument that times every
+   task step and prints each stage's share of the run (the instrument slows the run; read the
+   shares, not the rate, of that second run).
+3. Tick-to-opportunity latency on the real clock: frames handed over every ``--gap-us``
+   through the WS client, feed and pair-graph actor, from the moment the transport hands a
+   frame over to the moment its opportunity reaches a bus subscriber; without and with the
+   recorder wrapping the transport, alternating runs, side by side.
+Target (shared/targets.md): backtest >= 100k events/s; recorder on: p99 rises <= 5%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import logging
+import statistics
+import tempfile
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import structlog
+import trio
+
+from actors import ChildSpec, Lossless, Mailbox, SupervisorSpec, run_system
+from arbitrade.backtest import (
+    FrameRecorder,
+    RecordingTransport,
+    backtest_settings_from,
+    prepare_inputs,
+)
+from arbitrade.backtest._feed import MarketFeed
+from arbitrade.backtest._fees import fee_model
+from arbitrade.backtest._run import run_backtest
+from arbitrade.backtest._settings import graph_settings
+from arbitrade.backtest._simrecord import record_simulator
+from arbitrade.backtest._tree import GRAPH_INPUTS, _pump
+from arbitrade.backtest._triangular import TriangularDetector
+from arbitrade.kraken import Connection, KrakenWsClient
+from arbitrade.messages import TOPIC_OPPORTUNITIES, Opportunity
+
+PAIRS = ("BTC/USD", "ETH/USD", "ETH/BTC", "SOL/USD", "SOL/BTC", "SOL/ETH")
+BALANCES = {"USD": "100000", "BTC": "2", "ETH": "30", "SOL": "500"}
+
+
+class _StageTimer(trio.abc.Instrument):
+    def __init__(self) -> None:
+        self.spent: collections.Counter[str] = collections.Counter()
+        self._started = 0.0
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        self._started = time.perf_counter()
+
+    def after_task_step(self, task: trio.lowlevel.Task) -> None:
+        self.spent[_stage(task.name)] += time.perf_counter() - self._started
+
+
+def _stage(name: str) -> str:
+    for needle, stage in (
+        ("_TimedConnection", "replay transport + WS client (decode)"),
+        ("KrakenWsClient", "replay transport + WS client (decode)"),
+        ("MarketFeed", "feed: books + checksums + book tops"),
+        ("_tree._pump", "bus -> graph actor forwarding"),
+        ("_wiring._pump", "bus -> trading actors forwarding"),
+        ("_child_task", "actors (graph, risk gate, executor, portfolio)"),
+        ("Collector", "report collector"),
+    ):
+        if needle in name:
+            return stage
+    return "other (runtime, timers, venue events)"
+
+
+def _recording(minutes: float, pairs: int, cache: Path | None) -> Path:
+    folder = cache or Path(tempfile.mkdtemp(prefix="bench-backtest-"))
+    if cache is None or not any(folder.rglob("*.parquet")):
+        started = time.perf_counter()
+        result = record_simulator(folder, symbols=PAIRS[:pairs], seconds=minutes * 60, seed=7)
+        print(
+            f"recorded {result.statistics.frames} frames ({minutes:g} simulated minutes, "
+            f"{pairs} pairs) in {time.perf_counter() - started:.0f} s"
+        )
+    return folder
+
+
+def _throughput(folder: Path) -> None:
+    settings = backtest_settings_from(
+        {"events": [str(folder)], "balances": BALANCES, "capital": "1000", "seed": 1}
+    )
+    inputs = prepare_inputs(settings, hash_files=False)
+    frames = len(inputs.frames)
+    started = time.perf_counter()
+    report = run_backtest(inputs)
+    elapsed = time.perf_counter() - started
+    figures = report.figures
+    simulated = report.body["replay"]["simulated_seconds"]
+    print(f"\nbacktest: {frames} frames, {simulated:.0f} simulated s")
+    print(
+        f"{'frames':>10} {'wall s':>8} {'frames/s':>10} {'x realtime':>11}"
+        f" {'opps':>7} {'cycles':>7}"
+    )
+    print(
+        f"{frames:>10} {elapsed:>8.1f} {frames / elapsed:>10,.0f} {simulated / elapsed:>11.0f}"
+        f" {figures['opportunities']:>7} {figures['cycles_attempted']:>7}"
+    )
+    timer = _StageTimer()
+    original = trio.run
+
+    def instrumented(*args: Any, **kwargs: Any) -> Any:
+        return original(*args, instruments=[timer], **kwargs)
+
+    trio.run = instrumented  # type: ignore[assignment]
+    try:
+        run_backtest(inputs)
+    finally:
+        trio.run = original  # type: ignore[assignment]
+    total = sum(timer.spent.values())
+    print(f"\nshare of task time per stage (instrumented run, {total:.1f} s in task steps)")
+    for stage, spent in timer.spent.most_common():
+        print(f"  {stage:<52} {spent / total:>6.1%}")
+
+
+class _Paced:
+    """Hands recorded frames over every ``gap`` seconds of the real clock; stamps each."""
+
+    def __init__(self, payloads: Sequence[str], gap: float) -> None:
+        self.payloads = payloads
+        self.gap = gap
+        self.handed: list[float] = []
+        self.done = trio.Event()
+
+    @asynccontextmanager
+    async def connect(self, url: str) -> AsyncIterator[Connection]:
+        yield self  # type: ignore[misc]
+
+    async def receive(self) -> str:
+        index = len(self.handed)
+        if index >= len(self.payloads):
+            self.done.set()
+            await trio.sleep_forever()
+        await trio.sleep(self.gap)
+        self.handed.append(trio.current_time())
+        return self.payloads[index]
+
+    async def send(self, frame: str | bytes) -> None:
+        await trio.lowlevel.checkpoint()
+
+
+async def _latency_run(
+    payloads: Sequence[str], gap: float, record: Path | None, settings: Any
+) -> list[float]:
+    paced = _Paced(payloads, gap)
+    recorder = FrameRecorder(record) if record is not None else None
+    transport: Any = paced
+    if recorder is not None:
+        recorder.start()
+        transport = RecordingTransport(paced, recorder)
+    graph, fees = graph_settings(settings), fee_model(settings)
+    tree = SupervisorSpec(
+        "root",
+        [
+            ChildSpec(
+                "triangular",
+                factory=TriangularDetector,
+                args=(graph, fees),
+                mailbox=Mailbox(capacity=10_000),
+            )
+        ],
+    )
+    latencies: list[float] = []
+    async with trio.open_nursery() as nursery:
+        system = await nursery.start(run_system, tree)
+        graph_ref = system.registry.lookup("root/triangular")
+        for topic in GRAPH_INPUTS:
+            nursery.start_soon(_pump, system.bus.subscribe(topic, Lossless(10_000)), graph_ref)
+        opportunities = system.bus.subscribe(TOPIC_OPPORTUNITIES, Lossless(100_000))
+
+        async def watch() -> None:
+            async for opportunity in opportunities:
+                assert isinstance(opportunity, Opportunity)
+                now = trio.current_time()
+                handed = [t for t in paced.handed[-4:] if t <= opportunity.received_at]
+                if handed:
+                    latencies.append(now - handed[-1])
+
+        nursery.start_soon(watch)
+        client = KrakenWsClient("paced://", transport=transport, heartbeat_timeout=3600.0)
+        symbols = tuple(sorted(set(settings.symbols))) or PAIRS
+        await nursery.start(MarketFeed(system.bus, client, symbols).run)
+        await paced.done.wait()
+        await trio.sleep(0.05)
+        nursery.cancel_scope.cancel()
+    if recorder is not None:
+        recorder.close()
+    return latencies
+
+
+def _latency(folder: Path, frames: int, gap_us: float) -> None:
+    settings = backtest_settings_from(
+        {"events": [str(folder)], "balances": BALANCES, "capital": "1000"}
+    )
+    inputs = prepare_inputs(settings, hash_files=False)
+    payloads = inputs.frames.payloads[:frames]
+    rows: dict[bool, list[float]] = {False: [], True: []}
+    with tempfile.TemporaryDirectory() as scratch:
+        for round_ in range(4):
+            on = round_ % 2 == 1
+            target = Path(scratch) / f"rec{round_}" if on else None
+            rows[on] += trio.run(_latency_run, payloads, gap_us / 1e6, target, settings)
+    print(
+        f"\ntick-to-opportunity on the real clock ({frames} frames x 2 runs each,"
+        f" one every {gap_us:g} us)"
+    )
+    print(f"{'recorder':>9} {'samples':>8} {'p50 us':>8} {'p90 us':>8} {'p99 us':>8}")
+    p99 = {}
+    for on in (False, True):
+        values = sorted(rows[on])
+        if not values:
+            print(f"{'on' if on else 'off':>9} no opportunities")
+            continue
+        q = statistics.quantiles(values, n=100)
+        p99[on] = q[98]
+        print(
+            f"{'on' if on else 'off':>9} {len(values):>8} {q[49] * 1e6:>8.0f}"
+            f" {q[89] * 1e6:>8.0f} {q[98] * 1e6:>8.0f}"
+        )
+    if len(p99) == 2:
+        print(f"p99 with the recorder / without: {p99[True] / p99[False]:.3f} (target <= 1.05)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--pairs", type=int, default=6)
+    parser.add_argument("--cache", type=Path, default=None)
+    parser.add_argument("--latency-frames", type=int, default=20_000)
+    parser.add_argument("--gap-us", type=float, default=3000.0)
+    parser.add_argument("--skip-latency", action="store_true")
+    args = parser.parse_args()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
+    folder = _recording(args.minutes, args.pairs, args.cache)
+    _throughput(folder)
+    if not args.skip_latency:
+        _latency(folder, args.latency_frames, args.gap_us)
+
+
+if __name__ == "__main__":
+    main()
