@@ -19,3 +19,18 @@ from arbitrade.backtest._recording import load_frames as load_frames
 from arbitrade.backtest._settings import BacktestSettings as BacktestSettings
 from arbitrade.backtest._settings import backtest_settings_from as backtest_settings_from
 from arbitrade.backtest._settings import load_backtest_settings as load_backtest_settings
+
+from arbitrade.backtest._errors import BacktestError as BacktestError
+from arbitrade.backtest._errors import BacktestFailed as BacktestFailed
+from arbitrade.backtest._errors import ReportNotFound as ReportNotFound
+from arbitrade.backtest._errors import ReportStoreUnavailable as ReportStoreUnavailable
+from arbitrade.backtest._replay import TimedReplayTransport as TimedReplayTransport
+from arbitrade.backtest._report import BacktestReport as BacktestReport
+from arbitrade.backtest._run import run_backtest as run_backtest
+from arbitrade.backtest._store import StoredReport as StoredReport
+from arbitrade.backtest._store import list_reports as list_reports
+from arbitrade.backtest._store import load_report as load_report
+from arbitrade.backtest._store import store_report as store_report
+from arbitrade.backtest._venue import BacktestVenue as BacktestVenue
+from arbitrade.backtest._worker import check_backtest as check_backtest
+from arbitrade.backtest._worker import run_in_worker as run_in_worker
