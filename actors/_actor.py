@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -25,7 +25,7 @@ class Context:
         log: A structlog logger bound to ``actor=path``.
     """
 
-    __slots__ = ("_stop", "bus", "log", "name", "path", "ref", "registry")
+    __slots__ = ("_spawn", "_stop", "bus", "log", "name", "path", "ref", "registry")
 
     def __init__(
         self,
@@ -33,8 +33,10 @@ class Context:
         bus: Bus,
         registry: Registry,
         stop: Callable[[], None] | None = None,
+        spawn: Callable[[Callable[..., Awaitable[object]], tuple[Any, ...]], None] | None = None,
     ) -> None:
         self._stop = stop
+        self._spawn = spawn
         self.ref = ref
         self.name = ref.name
         self.path = ref.path
@@ -56,11 +58,44 @@ class Context:
                 return found
         return self.registry.lookup(name_or_path)
 
+    def start_soon(self, task: Callable[..., Awaitable[object]], *args: Any) -> None:
+        """Run ``task(*args)`` beside the message loop, linked to this incarnation.
+
+        The task is cancelled when the incarnation ends (stop, crash or restart), so it never
+        outlives the state it works on. If it raises, the incarnation crashes with that
+        exception (the supervisor restarts it as for any crash); a task that returns ends
+        quietly. Use it for work that is not driven by messages: a network connection, a
+        timer, a bus subscription (see :meth:`forward`). Callable from ``on_start`` on.
+
+        Raises:
+            RuntimeError: the actor is not run by a supervisor or harness.
+        """
+        if self._spawn is None:
+            raise RuntimeError(f"{self.path} cannot start tasks outside a running system")
+        self._spawn(task, args)
+
+    def forward(self, topic: str, policy: Any) -> None:
+        """Subscribe to a bus ``topic`` and deliver its events to this actor's mailbox.
+
+        ``policy`` is :class:`~actors.Lossless` (events wait for room in the mailbox:
+        backpressure reaches the publisher) or :class:`~actors.LossyLatest` (the newest events
+        are kept when the actor falls behind). The subscription lives as long as this
+        incarnation: events published while the actor restarts are not delivered.
+        """
+        subscription = self.bus.subscribe(topic, policy)
+        self.start_soon(_pump, subscription, self.ref)
+
     def stop(self) -> None:
         """Stop this actor after the current message: a normal exit, so a transient or
         temporary child is not restarted (a permanent one is)."""
         if self._stop is not None:
             self._stop()
+
+
+async def _pump(subscription: Any, ref: Ref[Any]) -> None:
+    with subscription:
+        async for event in subscription:
+            await ref.send(event)
 
 
 class Actor[M]:

@@ -6,6 +6,7 @@ Hot path: one mailbox receive, two identity checks and the handler call per mess
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -39,6 +40,8 @@ class ActorCell:
         self._stop_requested = False
         self._stop_deadline = math.inf
         self._loop_scope: trio.CancelScope | None = None
+        self._tasks: trio.Nursery | None = None
+        self._task_error: BaseException | None = None
 
     def describe(self) -> NodeInfo:
         return NodeInfo(self.path, self.kind, self.status, self.restarts, self.ref.statistics())
@@ -60,23 +63,64 @@ class ActorCell:
     async def run(self, task_status: trio.TaskStatus[None]) -> None:
         """Start one incarnation, report started, handle messages until stopped.
 
-        Raises whatever ``on_start`` raises (before started) or ``receive`` raises.
+        Raises whatever ``on_start`` raises (before started), ``receive`` raises, or a task
+        started with ``Context.start_soon`` raises (the incarnation's linked tasks).
         """
         self.ref._reopen()
         self._stop_requested = False
         self._stop_deadline = math.inf
         self.abandoned = False
         self.forced = False
+        self._task_error = None
+        failure: Exception | None = None
+        # Linked tasks live in this nursery; nothing raises out of its body or its tasks (a
+        # task's error is recorded and re-raised below), so a crash leaves as one plain
+        # exception rather than an exception group.
+        async with trio.open_nursery() as tasks:
+            self._tasks = tasks
+            try:
+                await self._run_incarnation(task_status)
+            except Exception as error:
+                failure = error
+            finally:
+                self._tasks = None
+                tasks.cancel_scope.cancel()
+        if failure is None:
+            failure = self._task_error
+        if failure is not None:
+            raise failure
+
+    async def _run_incarnation(self, task_status: trio.TaskStatus[None]) -> None:
         actor = self.spec.build()
-        actor._context = Context(self.ref, self.system.bus, self.system.registry, self.request_stop)
+        actor._context = Context(
+            self.ref, self.system.bus, self.system.registry, self.request_stop, self._spawn
+        )
         await actor.on_start()
         task_status.started()
         try:
             with trio.CancelScope() as self._loop_scope:
+                if self._task_error is not None:  # a linked task failed during on_start
+                    self._loop_scope.cancel()
                 await self._loop(actor)
         finally:
             self._loop_scope = None
             await self._stop_actor(actor)
+
+    def _spawn(self, task: Callable[..., Awaitable[object]], args: tuple[Any, ...]) -> None:
+        tasks = self._tasks
+        if tasks is None:
+            raise RuntimeError(f"{self.path} is not running: it cannot start tasks")
+        tasks.start_soon(self._linked, task, args)
+
+    async def _linked(self, task: Callable[..., Awaitable[object]], args: tuple[Any, ...]) -> None:
+        try:
+            await task(*args)
+        except Exception as error:
+            if self._task_error is None:
+                self._task_error = error
+            scope = self._loop_scope
+            if scope is not None:
+                scope.cancel()
 
     async def _stop_actor(self, actor: Actor[Any]) -> None:
         deadline = self._stop_deadline
