@@ -6,6 +6,10 @@ back in replay order); ``_settings`` and ``_inputs`` (what a run is, checked aga
 recording); the replay transport, the simulated venue and the tree; then runs and reports.
 """
 
+from arbitrade.backtest._errors import BacktestError as BacktestError
+from arbitrade.backtest._errors import BacktestFailed as BacktestFailed
+from arbitrade.backtest._errors import ReportNotFound as ReportNotFound
+from arbitrade.backtest._errors import ReportStoreUnavailable as ReportStoreUnavailable
 from arbitrade.backtest._inputs import BacktestInputs as BacktestInputs
 from arbitrade.backtest._inputs import prepare_inputs as prepare_inputs
 from arbitrade.backtest._recorder import FrameRecorder as FrameRecorder
@@ -16,17 +20,12 @@ from arbitrade.backtest._recording import Frames as Frames
 from arbitrade.backtest._recording import RecordingSummary as RecordingSummary
 from arbitrade.backtest._recording import find_recording_files as find_recording_files
 from arbitrade.backtest._recording import load_frames as load_frames
-from arbitrade.backtest._settings import BacktestSettings as BacktestSettings
-from arbitrade.backtest._settings import backtest_settings_from as backtest_settings_from
-from arbitrade.backtest._settings import load_backtest_settings as load_backtest_settings
-
-from arbitrade.backtest._errors import BacktestError as BacktestError
-from arbitrade.backtest._errors import BacktestFailed as BacktestFailed
-from arbitrade.backtest._errors import ReportNotFound as ReportNotFound
-from arbitrade.backtest._errors import ReportStoreUnavailable as ReportStoreUnavailable
 from arbitrade.backtest._replay import TimedReplayTransport as TimedReplayTransport
 from arbitrade.backtest._report import BacktestReport as BacktestReport
 from arbitrade.backtest._run import run_backtest as run_backtest
+from arbitrade.backtest._settings import BacktestSettings as BacktestSettings
+from arbitrade.backtest._settings import backtest_settings_from as backtest_settings_from
+from arbitrade.backtest._settings import load_backtest_settings as load_backtest_settings
 from arbitrade.backtest._store import StoredReport as StoredReport
 from arbitrade.backtest._store import list_reports as list_reports
 from arbitrade.backtest._store import load_report as load_report
