@@ -70,9 +70,6 @@ def field_values(cls: type[Any]) -> st.SearchStrategy[dict[str, Any]]:
     return st.lists(pairs, max_size=5).map(dict)
 
 
-EDIT_COUNTS: dict[str, int] = {}
-"""Single-field tables each component got in the last run (the README quotes them)."""
-
 TABLES = {name: field_values(cls) for name, cls in COMPONENTS.items()}
 
 
@@ -121,9 +118,9 @@ class TestComponentSettings:
                     assert error.setting.startswith(name), error
                 else:
                     check_usable(instance)
-        EDIT_COUNTS[name] = tried
+        print(f"{name}: {tried} single-field tables")  # the count, for -s / -rP runs
 
-    @settings(max_examples=250, deadline=None, suppress_health_check=FAST)
+    @settings(max_examples=150, deadline=None, suppress_health_check=FAST)
     @given(data=st.data(), name=st.sampled_from(sorted(COMPONENTS)))
     def test_structure_when_table_is_anything_gives_usable_settings_or_config_error(
         self, data: st.DataObject, name: str

@@ -145,7 +145,7 @@ def answers(draw: Any, name: str) -> list[httpx.Response | Exception]:
 
 
 class TestRestClient:
-    @settings(max_examples=300, deadline=None, suppress_health_check=FAST)
+    @settings(max_examples=200, deadline=None, suppress_health_check=FAST)
     @given(data=st.data(), name=st.sampled_from(sorted(CALLS)))
     async def test_call_when_server_answers_anything_returns_typed_value_or_our_error(
         self, data: st.DataObject, name: str

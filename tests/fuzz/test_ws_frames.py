@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from arbitrade.kraken import BookBatch, BookMessage, DecodeError, Decoder, Message
 from arbitrade.market.book import BookNotSynced, ChecksumMismatch, OrderBook
 from tests.fuzz.kraken_frames import EVERY_FRAME, PRECISIONS
-from tests.fuzz.strategies import WRONG_VALUES, dumps, fuzzed, garbage
+from tests.fuzz.strategies import WRONG_VALUES, dumps, every_field_edit, fuzzed, garbage
 
 MESSAGE_TYPES = tuple(get_args(Message))
 FUZZED = {name: fuzzed(frame) for name, frame in EVERY_FRAME.items()}
@@ -50,7 +50,7 @@ class TestDecoder:
         message = Decoder(PRECISIONS).decode(dumps(EVERY_FRAME[name]))
         assert not isinstance(message, DecodeError), message
 
-    @settings(max_examples=600, deadline=None, suppress_health_check=FAST)
+    @settings(max_examples=400, deadline=None, suppress_health_check=FAST)
     @given(data=st.data(), name=st.sampled_from(sorted(EVERY_FRAME)))
     def test_decode_when_any_channel_frame_is_broken_never_raises(
         self, data: st.DataObject, name: str
@@ -58,6 +58,14 @@ class TestDecoder:
         """Every channel's frame, broken anywhere or truncated or re-encoded, decodes or errs."""
         raw = data.draw(FUZZED[name], label="raw")
         decode_checked(Decoder(PRECISIONS), raw)
+
+    @pytest.mark.parametrize("name", sorted(EVERY_FRAME))
+    def test_decode_when_each_field_is_removed_or_retyped_never_raises(self, name: str) -> None:
+        """Every field of every frame removed, or given each look-alike and wrong type."""
+        edits = every_field_edit(EVERY_FRAME[name])
+        for _path, _value, edited in edits:
+            decode_checked(Decoder(PRECISIONS), dumps(edited))
+        print(f"{name}: {len(edits)} single-field edits")  # the count, for -s / -rP runs
 
     @settings(max_examples=400, deadline=None, suppress_health_check=FAST)
     @given(raw=garbage())
@@ -101,10 +109,9 @@ class TestDecoder:
 # -- books ------------------------------------------------------------------------------------
 
 PRICE_PRECISION, QTY_PRECISION = 1, 8
-NUMBERS = st.one_of(
-    st.integers(-5, 70).map(lambda n: 100 + n / 10),  # a narrow window: levels collide, cross
-    st.sampled_from([0, 0.0, -0.0, 0.05, 1e-9, 1e15, 1e300, 2**64, 10**30, -1]),
-    st.integers(0, 10**6).map(lambda n: n / 10**8),
+NUMBERS = st.sampled_from(
+    [100 + n / 10 for n in range(-5, 70)]  # a narrow window: levels collide, cross, delete
+    + [0, 0.0, -0.0, 0.05, 1e-9, 1e15, 1e300, 2**64, 10**30, -1, 0.00000001, 0.5, 12.345678]
 )
 
 
@@ -113,9 +120,7 @@ def book_frames(draw: Any) -> str:
     """A book frame for BTC/USD (precisions 1/8) of either type, levels in a narrow window."""
 
     def levels() -> list[dict[str, Any]]:
-        return draw(
-            st.lists(st.fixed_dictionaries({"price": NUMBERS, "qty": NUMBERS}), max_size=14)
-        )
+        return draw(st.lists(st.fixed_dictionaries({"price": NUMBERS, "qty": NUMBERS}), max_size=6))
 
     item = {
         "symbol": "BTC/USD",
@@ -137,9 +142,9 @@ def check_book_invariants(book: OrderBook) -> None:
 
 
 class TestOrderBook:
-    @settings(max_examples=150, deadline=None, suppress_health_check=FAST)
+    @settings(max_examples=100, deadline=None, suppress_health_check=FAST)
     @given(
-        frames=st.lists(book_frames(), max_size=25),
+        frames=st.lists(book_frames(), max_size=12),
         depth=st.sampled_from([10, 25]),
         use_true_checksums=st.booleans(),
     )
