@@ -42,9 +42,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _soak(args: argparse.Namespace) -> int:
+    from arbitrade.logs import configure_logging
     from arbitrade.soak import SoakOptions, Verdict, print_report, run_soak
     from arbitrade.soak._kill import run_kill_cycles
 
+    configure_logging(level="WARNING")
     console = Console(width=None if sys.stdout.isatty() else 140)
     checks: list[Check] = []
     summaries: tuple[KindSummary, ...] = ()

@@ -116,7 +116,7 @@ def soak_settings(options: SoakOptions, workdir: Path) -> Settings:
 
 async def run_soak(options: SoakOptions, components: Components | None = None) -> SoakReport:
     """Run the soak (see the module docstring) and return its report. The bot's log goes
-    to ``<workdir>/bot.log`` as JSON lines."""
+    to ``<workdir>/bot.log`` as JSON lines; afterwards logging goes to stderr at WARNING."""
     workdir = options.workdir or Path(tempfile.mkdtemp(prefix="arbitrade-soak-"))
     workdir.mkdir(parents=True, exist_ok=True)
     components = components or load_components()
@@ -180,6 +180,7 @@ async def run_soak(options: SoakOptions, components: Components | None = None) -
             )
             nursery.cancel_scope.cancel()
     finally:
+        configure_logging(level="WARNING")  # back to stderr before the file closes
         log_file.close()
     stored = table_counts(settings.duckdb_path)
     traded = money(settings.duckdb_path)
