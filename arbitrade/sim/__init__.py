@@ -25,6 +25,7 @@ from arbitrade.sim._market import MarketSettings as MarketSettings
 from arbitrade.sim._market import Mispricing as Mispricing
 from arbitrade.sim._market import StepResult as StepResult
 from arbitrade.sim._market import Trade as Trade
+from arbitrade.sim._mean_reverting import MeanRevertingPair as MeanRevertingPair
 from arbitrade.sim._orders import ReceivedOrder as ReceivedOrder
 from arbitrade.sim._server import RunningSimulator as RunningSimulator
 from arbitrade.sim._server import serve_simulator as serve_simulator
@@ -45,6 +46,7 @@ __all__ = [
     "FeeSchedule",
     "MarketModel",
     "MarketSettings",
+    "MeanRevertingPair",
     "Mispricing",
     "Pair",
     "ReceivedOrder",

@@ -1,8 +1,10 @@
-"""The seeded market model: correlated random walks, churning books, trades and mispricings.
+"""The seeded market model: correlated random walks, mean-reverting pairs, churning books,
+trades and mispricings.
 
-Everything is driven by one ``random.Random(seed)`` and a tick counter, never by wall time, so
-the same seed and the same inputs give the same market. :meth:`MarketModel.step` advances one
-tick; the server calls it on a timer, tests call it directly without any network.
+Everything is driven by ``random.Random(seed)`` (and a generator of its own, seeded from
+``seed``, for the mean-reverting spreads) and a tick counter, never by wall time, so the same
+seed and the same inputs give the same market. :meth:`MarketModel.step` advances one tick; the
+server calls it on a timer, tests call it directly without any network.
 """
 
 from __future__ import annotations
@@ -15,6 +17,12 @@ import attrs
 
 from arbitrade.sim._book import Book, Side
 from arbitrade.sim._errors import UnknownSymbol
+from arbitrade.sim._mean_reverting import (
+    DEFAULT_MEAN_REVERTING,
+    MeanRevertingPair,
+    SpreadLinks,
+    to_mean_reverting_pairs,
+)
 from arbitrade.sim._stats import PairStats
 from arbitrade.sim._universe import AssetKind, Pair, Universe
 
@@ -55,6 +63,14 @@ class MarketSettings:
     """Simulated seconds per tick (timestamps, candles); the server ticks at this pace."""
     start_time: float = 1_700_000_000.0
     """Unix time of tick 0; the server sets it to its start time."""
+    mean_reverting: tuple[MeanRevertingPair, ...] = attrs.field(
+        default=DEFAULT_MEAN_REVERTING, converter=to_mean_reverting_pairs
+    )
+    """Pairs whose log-price spread mean-reverts (:class:`MeanRevertingPair`, or plain
+    ``(y, x, beta, half_life_ticks, sigma)`` tuples); ``()`` leaves every asset a random walk.
+    Links whose symbols the universe does not hold are ignored. Default: ETH/USD follows
+    BTC/USD (beta 1.2, 300-tick half-life, 0.4 % spread), the pair ``config/stat_arb.toml``
+    trades by default."""
 
 
 @attrs.frozen
@@ -131,6 +147,9 @@ class MarketModel:
         self.tick = 0
         self._random = random.Random(seed)  # noqa: S311 - a market model, not cryptography
         self._log_price = {a.name: math.log(a.usd_price) for a in universe.assets}
+        self._links = SpreadLinks(
+            universe, self.settings.mean_reverting, seed=seed, log_price=self._log_price
+        )
         self._pairs: dict[str, _PairState] = {}
         self._mispricings: dict[str, Mispricing] = {}
         self._next_trade_id = 1
@@ -156,6 +175,19 @@ class MarketModel:
 
     def usd_price(self, asset: str) -> float:
         return math.exp(self._log_price[asset])
+
+    @property
+    def mean_reverting(self) -> tuple[MeanRevertingPair, ...]:
+        """The mean-reverting links in effect (configured and held by the universe)."""
+        return self._links.active
+
+    def spread(self, y: str, x: str) -> float:
+        """The current Ornstein-Uhlenbeck spread of the link ``y`` ~ ``x`` (zero at tick 0).
+
+        Raises:
+            KeyError: no link in effect joins these symbols.
+        """
+        return self._links.spread(y, x)
 
     @property
     def mispricings(self) -> tuple[Mispricing, ...]:
@@ -291,6 +323,8 @@ class MarketModel:
                 sigma = _CRYPTO_SIGMA[asset.tier]
                 shock = _MARKET_CORRELATION * market + idiosyncratic * rng.gauss(0.0, 1.0)
                 log_price[asset.name] += sigma * shock
+        # After the walks (whose draws stay the same), so a link reads this tick's prices.
+        self._links.step(log_price)
 
     def _expire_and_open_mispricings(self, result: StepResult) -> None:
         for symbol, mispricing in list(self._mispricings.items()):

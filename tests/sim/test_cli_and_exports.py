@@ -58,7 +58,8 @@ def test_exported_names_when_listed_are_the_public_api() -> None:
     """The package exports exactly its documented public names."""
     assert set(arbitrade.sim.__all__) == {
         "DEFAULT_API_KEY", "DEFAULT_API_SECRET", "ApiKey", "Book", "FaultSettings",
-        "FeeProfile", "FeeSchedule", "MarketModel", "MarketSettings", "Mispricing", "Pair",
+        "FeeProfile", "FeeSchedule", "MarketModel", "MarketSettings", "MeanRevertingPair",
+        "Mispricing", "Pair",
         "ReceivedOrder", "RunningSimulator", "Side", "SimConfig", "SimConfigError", "Simulator",
         "StepResult", "ThreadedSimulator", "Trade", "UnknownSymbol", "Universe",
         "book_checksum", "build_universe", "load_fee_schedule", "serve_simulator",
