@@ -24,6 +24,7 @@ from arbitrade.messages import (
     TOPIC_PORTFOLIO,
     TOPIC_RISK_DECISIONS,
 )
+from arbitrade.strategy.stat_arb import TOPIC_STAT_ARB
 
 DASHBOARD_TOPICS = (
     TOPIC_OPPORTUNITIES,
@@ -37,6 +38,7 @@ DASHBOARD_TOPICS = (
     TOPIC_PORTFOLIO,
     TOPIC_AUDIT,
     TOPIC_CONTROL,
+    TOPIC_STAT_ARB,
     RESTART_LOG_TOPIC,
 )
 """Every topic the read model folds in."""

@@ -2,15 +2,17 @@
 
 Counters and histograms are updated by :meth:`DashboardMetrics.observe` for each message the
 feeder receives; gauges that describe "now" (orders by state, bus and mailbox statistics,
-supervisor restarts, sink lag, feed health) are read at scrape time from the model, the bus
-and the actor registry. The process-wide default registry is never touched, so several apps
-(and tests) can live in one process.
+supervisor restarts and escalations, sink lag, feed health, the kill switch, today's realised
+PnL against the daily loss limit) are read at scrape time from the model, the bus, the actor
+registry and the risk limits. The process-wide default registry is never touched, so several
+apps (and tests) can live in one process. ``ops/prometheus/alerts.yml`` alerts on these names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Protocol
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -66,7 +68,17 @@ class DashboardMetrics:
         *,
         bus: Bus | None = None,
         registry: _Tree | None = None,
+        risk_limits: Callable[[], Any] | None = None,
     ) -> None:
+        """Register every metric.
+
+        Args:
+            model: the read model the gauges describe.
+            bus: its statistics become the ``arbitrade_bus_*`` metrics (none without it).
+            registry: the actor tree, for restarts, mailboxes and which supervisors exist.
+            risk_limits: returns the risk gate's current limits (or None) at each scrape; its
+                ``daily_loss_limit`` becomes ``arbitrade_daily_loss_limit``.
+        """
         self.registry = CollectorRegistry(auto_describe=True)
         self._model = model
         reg = self.registry
@@ -107,7 +119,7 @@ class DashboardMetrics:
             buckets=LATENCY_BUCKETS,
             registry=reg,
         )
-        reg.register(_LiveCollector(model, bus, registry))
+        reg.register(_LiveCollector(model, bus, registry, risk_limits or _no_limits))
         # Receive times of recent opportunities, to measure tick-to-order at the first order.
         self._received_at: dict[str, float] = {}
 
@@ -150,13 +162,24 @@ class DashboardMetrics:
         return generate_latest(self.registry)
 
 
-class _LiveCollector(Collector):
-    """Gauges read at scrape time from the model, the bus and the actor registry."""
+def _no_limits() -> None:
+    return None
 
-    def __init__(self, model: DashboardModel, bus: Bus | None, registry: _Tree | None) -> None:
+
+class _LiveCollector(Collector):
+    """Gauges read at scrape time from the model, the bus, the actor registry and the limits."""
+
+    def __init__(
+        self,
+        model: DashboardModel,
+        bus: Bus | None,
+        registry: _Tree | None,
+        risk_limits: Callable[[], Any],
+    ) -> None:
         self._model = model
         self._bus = bus
         self._registry = registry
+        self._risk_limits = risk_limits
 
     def describe(self) -> list[Metric]:
         return []
@@ -189,6 +212,8 @@ class _LiveCollector(Collector):
             for path, count in sorted(model.restart_counts.items()):
                 restarts.add_metric([path], count)
         yield restarts
+        yield self._escalations()
+        yield from self._risk()
 
         if self._registry is not None:
             queued = GaugeMetricFamily(
@@ -225,3 +250,61 @@ class _LiveCollector(Collector):
                 "Age of the oldest event the persistence sink has not committed.",
                 value=sink.lag_seconds,
             )
+
+    def _escalations(self) -> Metric:
+        # Every known supervisor starts at 0, so increase() sees the first escalation.
+        counts = dict.fromkeys(
+            (
+                node.path
+                for node in (self._registry.snapshot() if self._registry is not None else ())
+                if node.kind == "supervisor"
+            ),
+            0,
+        )
+        counts.update(self._model.escalation_counts)
+        escalations = CounterMetricFamily(
+            "arbitrade_supervisor_escalations",
+            "Times each supervisor exceeded its restart intensity and gave up (restart log).",
+            labels=["path"],
+        )
+        for path, count in sorted(counts.items()):
+            escalations.add_metric([path], count)
+        return escalations
+
+    def _risk(self) -> Iterator[Metric]:
+        model = self._model
+        yield GaugeMetricFamily(
+            "arbitrade_kill_switch_engaged",
+            "1 while the kill switch is engaged (nothing trades), 0 when released.",
+            value=1.0 if model.controls.kill_switch else 0.0,
+        )
+        portfolio = model.portfolio
+        if portfolio is not None:
+            yield GaugeMetricFamily(
+                "arbitrade_realised_pnl_today",
+                "Realised PnL of the current UTC day in the home currency (a loss is negative).",
+                value=float(portfolio.realised_pnl_today),
+            )
+        limit = _daily_loss_limit(self._risk_limits(), portfolio.home if portfolio else None)
+        if limit is not None:
+            yield GaugeMetricFamily(
+                "arbitrade_daily_loss_limit",
+                "Realised loss in one UTC day at which the risk gate engages the kill switch, "
+                "in the home currency.",
+                value=float(limit),
+            )
+
+
+def _daily_loss_limit(limits: Any, home: str | None) -> Decimal | None:
+    """The limits' ``daily_loss_limit``, unless absent or in another currency than the PnL.
+
+    Comparing a loss in one currency with a limit in another would make the alert fire (or
+    stay quiet) for the wrong reason, so then no limit is exported.
+    """
+    value = getattr(limits, "daily_loss_limit", None)
+    if not isinstance(value, Decimal | int | float):
+        return None
+    limit_home = getattr(limits, "home_asset", None)
+    if home is not None and isinstance(limit_home, str) and limit_home != home:
+        return None
+    return Decimal(value)

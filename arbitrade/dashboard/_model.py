@@ -9,12 +9,13 @@ and never touches the bus: pages render from here.
 from __future__ import annotations
 
 import collections
+import math
 from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 
 import attrs
 
-from actors import ChildRestarted, SupervisorEvent
+from actors import ChildRestarted, SupervisorEscalated, SupervisorEvent
 from arbitrade.dashboard._health import FeedStatus, HealthInputs, HealthReport
 from arbitrade.messages import (
     AuditEvent,
@@ -32,6 +33,7 @@ from arbitrade.messages import (
     RiskRejected,
     StrategyMode,
 )
+from arbitrade.strategy.stat_arb import PairSnapshot
 
 
 @attrs.frozen
@@ -45,6 +47,8 @@ class Capacity:
     restarts: int = 1000
     equity_points: int = 720
     """One point per portfolio snapshot (720 = an hour of 5-second snapshots)."""
+    zscore_points: int = 300
+    """Z-scores kept per stat-arb pair (300 = five minutes of 1-second observations)."""
 
 
 @attrs.frozen
@@ -78,6 +82,14 @@ class EquityPoint:
 
     at_wall: float
     equity: Decimal
+
+
+@attrs.frozen
+class ZScorePoint:
+    """A stat-arb pair's z-score at one observation (Trio-clock time)."""
+
+    at: float
+    z: float
 
 
 @attrs.define
@@ -129,6 +141,12 @@ class DashboardModel:
         self.rejections_by_reason: collections.Counter[str] = collections.Counter()
         self.unpriced_assets: tuple[str, ...] = ()
         self.restart_counts: collections.Counter[str] = collections.Counter()
+        self.escalation_counts: collections.Counter[str] = collections.Counter()
+        """``SupervisorEscalated`` events seen, by the path of the supervisor that gave up."""
+        self.stat_arb: dict[str, PairSnapshot] = {}
+        """The latest :class:`PairSnapshot` of each stat-arb pair, by pair name."""
+        self._zscores: dict[str, collections.deque[ZScorePoint]] = {}
+        self._zscore_capacity = cap.zscore_points
         self._opportunities: collections.deque[Opportunity] = collections.deque(
             maxlen=cap.opportunities
         )
@@ -151,6 +169,7 @@ class DashboardModel:
             PortfolioSnapshot: self._on_portfolio,  # type: ignore[dict-item]
             AuditEvent: self._audit.appendleft,  # type: ignore[dict-item]
             ControlChanged: self._on_control,  # type: ignore[dict-item]
+            PairSnapshot: self._on_pair_snapshot,  # type: ignore[dict-item]
         }
 
     # --- folding ---------------------------------------------------------------------------
@@ -164,6 +183,8 @@ class DashboardModel:
             self._restarts.appendleft(message)
             if isinstance(message, ChildRestarted):
                 self.restart_counts[message.path] += 1
+            elif isinstance(message, SupervisorEscalated):
+                self.escalation_counts[message.path] += 1
             return True
         return False
 
@@ -232,6 +253,15 @@ class DashboardModel:
         self.unpriced_assets = unpriced
         if not unpriced:
             self._equity.append(EquityPoint(at_wall=snapshot.at_wall, equity=equity))
+
+    def _on_pair_snapshot(self, snapshot: PairSnapshot) -> None:
+        self.stat_arb[snapshot.pair] = snapshot
+        if snapshot.z is None or not math.isfinite(snapshot.z):
+            return  # still warming up (or a degenerate spread): nothing to draw
+        points = self._zscores.get(snapshot.pair)
+        if points is None:
+            points = self._zscores[snapshot.pair] = collections.deque(maxlen=self._zscore_capacity)
+        points.append(ZScorePoint(at=snapshot.at, z=snapshot.z))
 
     def _on_control(self, change: ControlChanged) -> None:
         controls = self.controls
@@ -323,6 +353,14 @@ class DashboardModel:
     def equity(self) -> tuple[EquityPoint, ...]:
         """The equity series, oldest first."""
         return tuple(self._equity)
+
+    def stat_arb_pairs(self) -> tuple[PairSnapshot, ...]:
+        """The latest snapshot of every stat-arb pair seen, sorted by pair name."""
+        return tuple(self.stat_arb[name] for name in sorted(self.stat_arb))
+
+    def zscores(self, pair: str) -> tuple[ZScorePoint, ...]:
+        """Recent finite z-scores of ``pair``, oldest first (empty for an unknown pair)."""
+        return tuple(self._zscores.get(pair, ()))
 
     def symbols(self) -> tuple[str, ...]:
         """Every symbol with a book top or a book state, sorted."""

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
+from markupsafe import Markup
 from quart import Quart, Response, render_template, request
 
 from actors import SupervisorEvent
-from arbitrade.dashboard._charts import equity_svg
+from arbitrade.dashboard._charts import ZThresholds, equity_svg, zscore_svg
 from arbitrade.dashboard._streams import topic_stream
 from arbitrade.messages import TOPIC_BOOK_TOP, TOPIC_OPPORTUNITIES, AuditEvent, BookTop, Opportunity
+from arbitrade.strategy.stat_arb import PairSnapshot
 
 if TYPE_CHECKING:
     from arbitrade.dashboard.app import AppState
@@ -63,6 +66,53 @@ class AuditRow:
 
     event: AuditEvent
     reason: str
+
+
+@attrs.frozen
+class StatArbRow:
+    """One stat-arb pair as its page shows it: the latest snapshot and its z-score chart."""
+
+    snapshot: PairSnapshot
+    chart: Markup
+    signal: str
+    """Where ``|z|`` stands against the thresholds: 'stop', 'entry', 'inside' (within exit),
+    'between' (between exit and entry), or '' when there is no z-score or no thresholds."""
+    held: tuple[tuple[str, Decimal], ...]
+    """The legs held now (signed base quantity by symbol), without the flat ones."""
+
+
+def z_thresholds(state: AppState) -> ZThresholds | None:
+    """The stat-arb signal levels from the wired settings (None when not wired)."""
+    settings = state.stat_arb_settings
+    if settings is None:
+        return None
+    return ZThresholds(exit=settings.exit_z, entry=settings.entry_z, stop=settings.stop_z)
+
+
+def _signal(z: float | None, thresholds: ZThresholds | None) -> str:
+    if z is None or thresholds is None:
+        return ""
+    size = abs(z)
+    if size >= thresholds.stop:
+        return "stop"
+    if size >= thresholds.entry:
+        return "entry"
+    return "inside" if size <= thresholds.exit else "between"
+
+
+def stat_arb_rows(state: AppState) -> list[StatArbRow]:
+    """Every stat-arb pair seen on the bus, sorted by name, with its chart."""
+    thresholds = z_thresholds(state)
+    model = state.model
+    return [
+        StatArbRow(
+            snapshot=snapshot,
+            chart=zscore_svg(model.zscores(snapshot.pair), thresholds),
+            signal=_signal(snapshot.z, thresholds),
+            held=tuple((symbol, qty) for symbol, qty in snapshot.holdings if qty != 0),
+        )
+        for snapshot in model.stat_arb_pairs()
+    ]
 
 
 def overview_context(state: AppState) -> dict[str, Any]:
@@ -246,6 +296,22 @@ def register_pages(app: Quart, state: AppState) -> None:
 
         body = topic_stream(state.bus, TOPIC_BOOK_TOP, render_book, capacity=BOOK_STREAM_CAPACITY)
         return stream_response(body)
+
+    # --- stat-arb ----------------------------------------------------------------------
+    @app.get("/stat-arb")
+    async def stat_arb() -> str:
+        return await render_template(
+            "stat_arb.html",
+            page="stat_arb",
+            rows=stat_arb_rows(state),
+            thresholds=z_thresholds(state),
+        )
+
+    @app.get("/fragments/stat-arb")
+    async def stat_arb_fragment() -> str:
+        return await render_template(
+            "fragments/stat_arb.html", rows=stat_arb_rows(state), thresholds=z_thresholds(state)
+        )
 
     # --- supervision -------------------------------------------------------------------
     @app.get("/supervision")

@@ -26,6 +26,7 @@ from arbitrade.dashboard._metrics import DashboardMetrics
 from arbitrade.dashboard._model import DashboardModel
 from arbitrade.dashboard._pages import register_pages
 from arbitrade.messages import StrategyMode
+from arbitrade.strategy.stat_arb import StatArbSettings
 
 DEFAULT_STRATEGY_MODES = (StrategyMode.OFF, StrategyMode.TRIANGULAR)
 """Modes offered by the strategy control until stat-arb exists."""
@@ -45,7 +46,8 @@ class AppState:
 
     Only ``settings`` is required: without a bus the pages show an empty model and controls
     change the model directly; without a registry the supervision page says the tree is not
-    wired; without ``risk_limits`` the limits form is hidden.
+    wired; without ``risk_limits`` the limits form is hidden (and /metrics has no daily loss
+    limit); without ``stat_arb_settings`` the stat-arb charts have no threshold lines.
     """
 
     settings: Settings
@@ -61,12 +63,19 @@ class AppState:
     """The risk gate's current limits (a frozen attrs settings instance), edited in place."""
     strategy_modes: tuple[StrategyMode, ...] = DEFAULT_STRATEGY_MODES
     """Modes the strategy control offers (add ``STAT_ARB``/``BOTH`` when stat-arb exists)."""
+    stat_arb_settings: StatArbSettings | None = None
+    """The stat-arb strategy's settings: its thresholds are drawn on the z-score charts."""
     metrics: DashboardMetrics | None = None
-    """Made from ``model``, ``bus`` and ``registry`` when not given."""
+    """Made from ``model``, ``bus``, ``registry`` and ``risk_limits`` when not given."""
 
     def __attrs_post_init__(self) -> None:
         if self.metrics is None:
-            self.metrics = DashboardMetrics(self.model, bus=self.bus, registry=self.registry)
+            self.metrics = DashboardMetrics(
+                self.model,
+                bus=self.bus,
+                registry=self.registry,
+                risk_limits=lambda: self.risk_limits,
+            )
 
 
 def create_app(state: AppState) -> QuartTrio:

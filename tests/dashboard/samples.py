@@ -20,6 +20,7 @@ from arbitrade.messages import (
     RiskRejected,
     Side,
 )
+from arbitrade.strategy.stat_arb import PairSnapshot
 
 WALL = 1_760_000_000.0
 
@@ -129,3 +130,28 @@ def portfolio(
 
 def control(setting: str, value: str, previous: str = "", who: str = "risk") -> ControlChanged:
     return ControlChanged(setting, value, previous, who, 13.0, WALL)
+
+
+def pair_snapshot(
+    z: float | None = 1.25,
+    *,
+    pair: str = "ETH/USD~BTC/USD",
+    at: float = 20.0,
+    state: str = "flat",
+    direction: str = "",
+    holdings: tuple[tuple[str, Decimal], ...] = (("ETH/USD", Decimal(0)), ("BTC/USD", Decimal(0))),
+) -> PairSnapshot:
+    """A warmed-up stat-arb pair with hedge ratio 1.2 (z None: still warming up)."""
+    return PairSnapshot(
+        pair=pair,
+        ratio=1.2,
+        intercept=-5.1,
+        spread=0.0031,
+        z=z,
+        observations=240,
+        state=state,
+        direction=direction,
+        holdings=holdings,
+        screen_passed=True,
+        at=at,
+    )
