@@ -72,7 +72,7 @@ def raw_queries() -> st.SearchStrategy[str]:
 
 
 class TestDashboardInput:
-    @settings(max_examples=80, deadline=None, suppress_health_check=FAST)
+    @settings(max_examples=60, deadline=None, suppress_health_check=FAST)
     @given(
         path=st.sampled_from(CONTROLS),
         form=st.dictionaries(st.sampled_from(FORM_KEYS), VALUES, max_size=5),
@@ -101,7 +101,7 @@ class TestDashboardInput:
         after = await client.get("/controls")
         assert after.status_code == 200
 
-    @settings(max_examples=80, deadline=None, suppress_health_check=FAST)
+    @settings(max_examples=60, deadline=None, suppress_health_check=FAST)
     @given(path=st.sampled_from(PAGES), query=raw_queries())
     async def test_page_when_query_is_anything_answers_below_500(
         self, path: str, query: str

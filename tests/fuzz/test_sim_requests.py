@@ -126,7 +126,7 @@ async def serve_frames(connection: Connection, frames: list[str]) -> list[dict[s
 
 
 class TestWebSocketRequests:
-    @settings(max_examples=250, deadline=None, suppress_health_check=FAST)
+    @settings(max_examples=200, deadline=None, suppress_health_check=FAST)
     @given(frames=st.lists(WS_FRAMES, min_size=1, max_size=4), private=st.booleans())
     async def test_reader_when_client_sends_anything_answers_with_kraken_errors(
         self, frames: list[str | bytes], private: bool
@@ -265,7 +265,7 @@ class TestRestRequests:
         )
         assert_kraken_answer(status, answer)
 
-    @settings(max_examples=250, deadline=None, suppress_health_check=FAST)
+    @settings(max_examples=200, deadline=None, suppress_health_check=FAST)
     @given(
         method=st.sampled_from(PRIVATE_METHODS),
         params=st.dictionaries(st.sampled_from(PARAM_NAMES), PARAM_VALUES, max_size=6),

@@ -50,7 +50,7 @@ class TestDecoder:
         message = Decoder(PRECISIONS).decode(dumps(EVERY_FRAME[name]))
         assert not isinstance(message, DecodeError), message
 
-    @settings(max_examples=400, deadline=None, suppress_health_check=FAST)
+    @settings(max_examples=300, deadline=None, suppress_health_check=FAST)
     @given(data=st.data(), name=st.sampled_from(sorted(EVERY_FRAME)))
     def test_decode_when_any_channel_frame_is_broken_never_raises(
         self, data: st.DataObject, name: str
@@ -67,7 +67,7 @@ class TestDecoder:
             decode_checked(Decoder(PRECISIONS), dumps(edited))
         print(f"{name}: {len(edits)} single-field edits")  # the count, for -s / -rP runs
 
-    @settings(max_examples=400, deadline=None, suppress_health_check=FAST)
+    @settings(max_examples=300, deadline=None, suppress_health_check=FAST)
     @given(raw=garbage())
     def test_decode_when_frame_is_garbage_gives_decode_error(self, raw: str | bytes) -> None:
         """Bytes and JSON that are no frame at all become DecodeError values."""
