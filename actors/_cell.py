@@ -115,7 +115,12 @@ class ActorCell:
     async def _linked(self, task: Callable[..., Awaitable[object]], args: tuple[Any, ...]) -> None:
         try:
             await task(*args)
-        except Exception as error:
+        except Exception as raised:
+            error: Exception = raised
+            # A task that ran its own nursery reports one failure as a group of one: the
+            # restart log should name the failure itself.
+            while isinstance(error, ExceptionGroup) and len(error.exceptions) == 1:
+                error = error.exceptions[0]
             if self._task_error is None:
                 self._task_error = error
             scope = self._loop_scope

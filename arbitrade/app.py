@@ -42,6 +42,7 @@ from arbitrade.execution import (
     trading_supervisor,
 )
 from arbitrade.graph import load_taker_fees
+from arbitrade.market.wiring import market_supervisor
 from arbitrade.messages import StrategyMode
 from arbitrade.persistence import sink_child, writer_child
 
@@ -121,6 +122,12 @@ def build_tree(settings: Settings, components: Components, venue: Venue) -> Supe
         [
             persistence,
             trading_supervisor(components.risk, components.execution, venue),
+            market_supervisor(
+                settings.kraken_ws_public_url,
+                components.market,
+                components.graph,
+                load_taker_fees(components.graph),
+            ),
         ],
         strategy=Strategy.ONE_FOR_ONE,
         intensity=Intensity(max_restarts=10, within=60.0),
@@ -130,6 +137,7 @@ def build_tree(settings: Settings, components: Components, venue: Venue) -> Supe
 def dashboard_state(settings: Settings, components: Components, system: System) -> AppState:
     """The dashboard's view of the running system, with its health inputs declared."""
     model = DashboardModel()
+    model.health.expect_feeds(["book", *components.market.channels])
     modes = (StrategyMode.OFF, StrategyMode.TRIANGULAR, StrategyMode.STAT_ARB, StrategyMode.BOTH)
     return AppState(
         settings=settings,

@@ -15,6 +15,7 @@ from arbitrade.config import load_component
 from arbitrade.config._component import CONFIG_DIR
 from arbitrade.execution import ExecutionSettings
 from arbitrade.graph import GraphSettings
+from arbitrade.market import MarketSettings
 from arbitrade.persistence import SinkSettings
 from arbitrade.risk import RiskSettings
 
@@ -27,6 +28,7 @@ class Components:
     risk: RiskSettings
     execution: ExecutionSettings
     sink: SinkSettings
+    market: MarketSettings
 
 
 def load_components(config_dir: Path = CONFIG_DIR) -> Components:
@@ -40,4 +42,5 @@ def load_components(config_dir: Path = CONFIG_DIR) -> Components:
         risk=load_component(RiskSettings, "risk", config_dir=config_dir),
         execution=load_component(ExecutionSettings, "execution", config_dir=config_dir),
         sink=load_component(SinkSettings, "persistence", config_dir=config_dir),
+        market=load_component(MarketSettings, "market", config_dir=config_dir),
     )

@@ -1,0 +1,409 @@
+"""The feed actors: a Kraken WebSocket v2 connection per channel, supervised.
+
+:class:`BookFeed` owns the ``instrument`` and ``book`` channels and the L2 books they keep: each
+frame is decoded, applied and checksum-verified in place (no extra hop on the hot path), and a
+change goes out on the bus as a :class:`~arbitrade.messages.BookTop` stamped with the frame's
+receive time. :class:`ChannelFeed` relays another public channel (ticker, trade) to the bus.
+
+Failure handling, and why:
+
+- A checksum mismatch marks that book ``resyncing`` (the graph suspends it) and resubscribes
+  that symbol for a fresh snapshot; it is logged (``feed.checksum_mismatch``) and counted.
+- A dropped connection or a heartbeat loss crashes the feed actor (:class:`FeedDisconnected`):
+  the supervisor restarts it with backoff, the restart log says what happened, and the new
+  incarnation reconnects and resubscribes, so every book starts again from a snapshot. Before
+  it goes, the feed marks its books ``resyncing`` so no decision is taken on them meanwhile.
+- A garbage or truncated frame decodes to a typed ``DecodeError``: counted and logged, never a
+  crash.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any, Final
+
+import attrs
+import trio
+
+from actors import Actor
+from arbitrade.kraken import Backoff as WsBackoff
+from arbitrade.kraken import (
+    BookBatch,
+    BookMessage,
+    DecodeError,
+    Decoder,
+    InstrumentMessage,
+    KrakenError,
+    KrakenTransportError,
+    KrakenWsClient,
+    RequestTimedOut,
+    Status,
+    Transport,
+)
+from arbitrade.market._settings import MarketSettings
+from arbitrade.market.book import ChecksumMismatch, OrderBook
+from arbitrade.messages import (
+    TOPIC_BOOK_STATE,
+    TOPIC_BOOK_TOP,
+    TOPIC_FEED_STATE,
+    TOPIC_INSTRUMENTS,
+    BookHealth,
+    BookStateChanged,
+    BookTop,
+    FeedStateChanged,
+    Instrument,
+    InstrumentsLoaded,
+)
+
+TOPIC_MARKET_CHANNEL: Final = "market.channel"
+"""Where :class:`ChannelFeed` publishes decoded ticker/trade messages."""
+
+_WATCH_INTERVAL: Final = 0.05
+
+
+class FeedDisconnected(ConnectionError):
+    """The feed's connection dropped or went silent; the feed restarts to reconnect."""
+
+    def __init__(self, channel: str, reason: str) -> None:
+        self.channel = channel
+        self.reason = reason
+        super().__init__(f"{channel} feed: {reason}")
+
+
+@attrs.frozen
+class GetFeedStatistics:
+    """Ask a feed for its counters (replies :class:`FeedStatistics`)."""
+
+
+@attrs.frozen
+class FeedStatistics:
+    """Counters of one feed incarnation."""
+
+    frames: int
+    """Frames received on the connection."""
+    book_messages: int
+    """Book snapshots and updates applied."""
+    tops_published: int
+    """Book tops published on the bus."""
+    mismatches: int
+    """Checksum mismatches (each starts a resync of that book)."""
+    decode_errors: int
+    """Frames that were garbage, truncated or malformed."""
+    books: int
+    """Books kept."""
+
+
+def instrument_from(pair: Any) -> Instrument:
+    """The shared :class:`~arbitrade.messages.Instrument` of a decoded instrument pair."""
+    return Instrument(
+        symbol=pair.symbol,
+        base=pair.base,
+        quote=pair.quote,
+        price_precision=pair.price_precision,
+        qty_precision=pair.qty_precision,
+        price_increment=pair.price_increment,
+        qty_increment=pair.qty_increment,
+        qty_min=pair.qty_min,
+        cost_min=pair.cost_min if pair.cost_min is not None else Decimal(0),
+        status=pair.status,
+    )
+
+
+class _ConnectedFeed(Actor[Any]):
+    """A supervised actor that runs one WebSocket client as a linked task."""
+
+    channel = "?"
+
+    def __init__(
+        self, url: str, settings: MarketSettings, *, transport: Transport | None = None
+    ) -> None:
+        self.url = url
+        self.settings = settings
+        self.transport = transport
+        self.client: KrakenWsClient | None = None
+
+    def make_client(self, on_message: Callable[[Any], None] | None = None) -> KrakenWsClient:
+        return KrakenWsClient(
+            self.url,
+            transport=self.transport,
+            decoder=Decoder(),
+            heartbeat_timeout=self.settings.heartbeat_timeout,
+            backoff=WsBackoff(initial=0.2, maximum=5.0),
+        )
+
+    async def watch_connection(self, client: KrakenWsClient) -> None:
+        """Crash this incarnation when the connection is lost (the supervisor reconnects)."""
+        while True:
+            await trio.sleep(_WATCH_INTERVAL)
+            stats = client.statistics()
+            if stats.disconnects:
+                reason = "heartbeat lost" if stats.heartbeat_losses else "connection dropped"
+                await self.publish_feed_state("disconnected", reason)
+                raise FeedDisconnected(self.channel, reason)
+
+    async def publish_feed_state(self, state: str, reason: str) -> None:
+        await self.context.bus.publish(
+            TOPIC_FEED_STATE, FeedStateChanged(self.channel, state, reason, trio.current_time())
+        )
+
+
+class BookFeed(_ConnectedFeed):
+    """Instruments and L2 books from one connection; see the module docstring.
+
+    Args:
+        url: the public WebSocket v2 URL.
+        settings: symbols, depth, heartbeat timeout.
+        transport: the network seam (None: trio-websocket; a replay in backtests).
+    """
+
+    channel = "book"
+
+    def __init__(
+        self, url: str, settings: MarketSettings, *, transport: Transport | None = None
+    ) -> None:
+        super().__init__(url, settings, transport=transport)
+        self.books: dict[str, OrderBook] = {}
+        self.symbols: tuple[str, ...] = ()
+        self._sequence: dict[str, int] = {}
+        self._book_messages = 0
+        self._tops = 0
+        self._mismatches = 0
+        self._subscribed = False
+
+    async def on_start(self) -> None:
+        self.client = client = self.make_client()
+        self.context.start_soon(self._run, client)
+
+    async def on_stop(self) -> None:
+        # Whatever happens next, these books are not current any more.
+        if self.books:
+            now = trio.current_time()
+            publish = self.context.bus.publish_nowait
+            for symbol in self.symbols:
+                try:
+                    publish(
+                        TOPIC_BOOK_STATE,
+                        BookStateChanged(symbol, BookHealth.RESYNCING, "feed stopped", now),
+                    )
+                except trio.WouldBlock:
+                    break
+
+    async def receive(self, message: Any) -> object:
+        if isinstance(message, GetFeedStatistics):
+            return self.statistics()
+        return None
+
+    def statistics(self) -> FeedStatistics:
+        """The counters of this incarnation."""
+        client = self.client
+        frames = client.statistics().frames if client is not None else 0
+        decode_errors = client.statistics().decode_errors if client is not None else 0
+        return FeedStatistics(
+            frames,
+            self._book_messages,
+            self._tops,
+            self._mismatches,
+            decode_errors,
+            len(self.books),
+        )
+
+    async def _run(self, client: KrakenWsClient) -> None:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(client.run)
+            nursery.start_soon(self.watch_connection, client)
+            nursery.start_soon(self._subscribe_instruments, client)
+            await self._consume(client, nursery)
+
+    async def _subscribe_instruments(self, client: KrakenWsClient) -> None:
+        await client.wait_connected()
+        await self.publish_feed_state("connected", "")
+        try:
+            await client.subscribe("instrument", snapshot=True)
+        except (KrakenError, KrakenTransportError, RequestTimedOut) as error:
+            reason = f"instrument subscription failed: {error}"
+            raise FeedDisconnected(self.channel, reason) from None
+
+    async def _subscribe_books(self, client: KrakenWsClient, symbols: Sequence[str]) -> None:
+        batch = self.settings.subscribe_batch
+        for start in range(0, len(symbols), batch):
+            chunk = list(symbols[start : start + batch])
+            try:
+                await client.subscribe("book", chunk, depth=self.settings.depth)
+            except KrakenError as error:  # a rejected symbol: keep the others
+                self.context.log.warning("feed.subscribe_rejected", symbols=chunk, error=str(error))
+            except (KrakenTransportError, RequestTimedOut) as error:
+                raise FeedDisconnected(self.channel, f"book subscription failed: {error}") from None
+        await self.publish_feed_state("subscribed", f"{len(symbols)} books")
+        self.context.log.info("feed.subscribed", books=len(symbols), depth=self.settings.depth)
+
+    async def _consume(self, client: KrakenWsClient, nursery: trio.Nursery) -> None:
+        on_book = self._on_book
+        async for message in client.messages:
+            if isinstance(message, BookMessage):
+                await on_book(message, nursery)
+            elif isinstance(message, BookBatch):
+                for item in message.messages:
+                    await on_book(item, nursery)
+            elif isinstance(message, InstrumentMessage):
+                await self._on_instruments(message, client, nursery)
+            elif isinstance(message, DecodeError):
+                self.context.log.warning(
+                    "feed.bad_frame", reason=message.reason, excerpt=message.excerpt
+                )
+            elif isinstance(message, Status):
+                self.context.log.info("feed.exchange_status", system=message.system)
+
+    def _choose_symbols(self, instruments: Sequence[Instrument]) -> tuple[str, ...]:
+        wanted = self.settings.symbols
+        online = sorted(i.symbol for i in instruments if i.online)
+        if wanted:
+            return tuple(symbol for symbol in wanted if symbol in set(online))
+        return tuple(online[: self.settings.max_symbols])
+
+    async def _on_instruments(
+        self, message: InstrumentMessage, client: KrakenWsClient, nursery: trio.Nursery
+    ) -> None:
+        instruments = tuple(instrument_from(pair) for pair in message.pairs)
+        if message.type == "snapshot":
+            self.symbols = self._choose_symbols(instruments)
+        depth = self.settings.depth
+        for instrument in instruments:
+            known = self.books.get(instrument.symbol)
+            precisions = (instrument.price_precision, instrument.qty_precision)
+            if known is None or (known.price_precision, known.qty_precision) != precisions:
+                self.books[instrument.symbol] = OrderBook(
+                    instrument.symbol,
+                    price_precision=instrument.price_precision,
+                    qty_precision=instrument.qty_precision,
+                    depth=depth,
+                )
+        await self.context.bus.publish(
+            TOPIC_INSTRUMENTS, InstrumentsLoaded(instruments, trio.current_time())
+        )
+        if message.type == "snapshot" and not self._subscribed:
+            self._subscribed = True
+            nursery.start_soon(self._subscribe_books, client, self.symbols)
+
+    async def _on_book(self, message: BookMessage, nursery: trio.Nursery) -> None:
+        received_at = trio.current_time()
+        self._book_messages += 1
+        book = self.books.get(message.symbol)
+        if book is None:
+            return
+        was_synced = book.is_synced
+        outcome = book.apply(message)
+        symbol = message.symbol
+        if outcome is None:
+            sequence = 0 if message.is_snapshot else self._sequence.get(symbol, 0) + 1
+            self._sequence[symbol] = sequence
+            levels = self.settings.top_levels
+            top = BookTop(
+                symbol,
+                tuple(itertools.islice(book.bids(), levels)),
+                tuple(itertools.islice(book.asks(), levels)),
+                book.price_precision,
+                book.qty_precision,
+                received_at,
+                sequence,
+            )
+            self._tops += 1
+            if message.is_snapshot and not was_synced:
+                await self.context.bus.publish(
+                    TOPIC_BOOK_STATE,
+                    BookStateChanged(symbol, BookHealth.LIVE, "snapshot", received_at),
+                )
+            await self.context.bus.publish(TOPIC_BOOK_TOP, top)
+        elif isinstance(outcome, ChecksumMismatch):
+            self._mismatches += 1
+            self.context.log.warning(
+                "feed.checksum_mismatch",
+                symbol=symbol,
+                expected=outcome.expected,
+                computed=outcome.computed,
+            )
+            await self.context.bus.publish(
+                TOPIC_BOOK_STATE,
+                BookStateChanged(
+                    symbol, BookHealth.RESYNCING, "checksum mismatch", received_at, False
+                ),
+            )
+            nursery.start_soon(self._resync, symbol)
+
+    async def _resync(self, symbol: str) -> None:
+        client = self.client
+        if client is None:
+            return
+        try:
+            await client.resubscribe("book", [symbol], depth=self.settings.depth)
+        except (KrakenError, KrakenTransportError, RequestTimedOut) as error:
+            self.context.log.warning("feed.resync_failed", symbol=symbol, error=str(error))
+
+
+class ChannelFeed(_ConnectedFeed):
+    """Relays one public channel (``ticker``, ``trade``) for the symbols a book feed keeps.
+
+    Args:
+        url: the public WebSocket v2 URL.
+        settings: the market settings (symbols, heartbeat timeout).
+        channel: the channel name.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        settings: MarketSettings,
+        channel: str,
+        *,
+        transport: Transport | None = None,
+    ) -> None:
+        super().__init__(url, settings, transport=transport)
+        self.channel = channel
+        self._messages = 0
+
+    async def on_start(self) -> None:
+        self.client = client = self.make_client()
+        self.context.start_soon(self._run, client)
+
+    async def receive(self, message: Any) -> object:
+        return self._messages if isinstance(message, GetFeedStatistics) else None
+
+    async def _run(self, client: KrakenWsClient) -> None:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(client.run)
+            nursery.start_soon(self.watch_connection, client)
+            nursery.start_soon(self._subscribe_instruments, client)
+            subscribed = False
+            async for message in client.messages:
+                if isinstance(message, InstrumentMessage):
+                    if not subscribed and message.type == "snapshot":
+                        subscribed = True
+                        online = sorted(p.symbol for p in message.pairs if p.status == "online")
+                        wanted = self.settings.symbols or online[: self.settings.max_symbols]
+                        nursery.start_soon(self._subscribe, client, list(wanted))
+                    continue
+                self._messages += 1
+                if not isinstance(message, DecodeError | Status):
+                    await self.context.bus.publish(TOPIC_MARKET_CHANNEL, message)
+
+    async def _subscribe_instruments(self, client: KrakenWsClient) -> None:
+        await client.wait_connected()
+        await self.publish_feed_state("connected", "")
+        try:
+            await client.subscribe("instrument", snapshot=True)
+        except (KrakenError, KrakenTransportError, RequestTimedOut) as error:
+            raise FeedDisconnected(self.channel, f"subscription failed: {error}") from None
+
+    async def _subscribe(self, client: KrakenWsClient, symbols: list[str]) -> None:
+        batch = self.settings.subscribe_batch
+        try:
+            for start in range(0, len(symbols), batch):
+                await client.subscribe(self.channel, symbols[start : start + batch])
+        except KrakenError as error:
+            self.context.log.warning(
+                "feed.subscribe_rejected", channel=self.channel, error=str(error)
+            )
+        except (KrakenTransportError, RequestTimedOut) as error:
+            raise FeedDisconnected(self.channel, f"subscription failed: {error}") from None
+        await self.publish_feed_state("subscribed", f"{len(symbols)} symbols")

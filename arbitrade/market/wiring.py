@@ -1,0 +1,70 @@
+"""The market-data part of the supervision tree: feeds, then the pair graph.
+
+``market_supervisor(url, market, graph, fees)`` returns a supervisor of the book feed (which
+keeps instruments and books), one feed per further public channel, and the pair-graph actor.
+Feeds restart one by one with backoff when their connection drops; the graph restarts alone.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from actors import Backoff, ChildSpec, Intensity, Mailbox, Strategy, SupervisorSpec
+from arbitrade.graph import FeeRates, GraphSettings
+from arbitrade.kraken import Transport
+from arbitrade.market._settings import MarketSettings
+from arbitrade.market.feeds import BookFeed, ChannelFeed
+from arbitrade.strategy.triangular import PairGraphActor
+
+BOOK_FEED: Final = "feed.book"
+PAIR_GRAPH: Final = "pair_graph"
+FEED_BACKOFF: Final = Backoff(initial=0.2, maximum=10.0, jitter=0.3, reset_after=30.0)
+
+
+def market_supervisor(
+    url: str,
+    market: MarketSettings,
+    graph: GraphSettings,
+    fees: FeeRates,
+    *,
+    transport: Transport | None = None,
+    name: str = "market",
+) -> SupervisorSpec:
+    """Feeds (book first: it announces the instruments) and the pair graph, one for one.
+
+    The graph starts before the feeds so it is subscribed to the bus when the first instrument
+    snapshot goes out.
+    """
+    children: list[ChildSpec] = [
+        ChildSpec(
+            PAIR_GRAPH,
+            factory=PairGraphActor,
+            args=(graph, fees),
+            mailbox=Mailbox(capacity=20_000),
+        ),
+        ChildSpec(
+            BOOK_FEED,
+            factory=BookFeed,
+            args=(url, market),
+            kwargs={"transport": transport},
+            backoff=FEED_BACKOFF,
+            shutdown_timeout=2.0,
+        ),
+    ]
+    children += [
+        ChildSpec(
+            f"feed.{channel}",
+            factory=ChannelFeed,
+            args=(url, market, channel),
+            kwargs={"transport": transport},
+            backoff=FEED_BACKOFF,
+            shutdown_timeout=2.0,
+        )
+        for channel in market.channels
+    ]
+    return SupervisorSpec(
+        name,
+        children,
+        strategy=Strategy.ONE_FOR_ONE,
+        intensity=Intensity(max_restarts=30, within=60.0),
+    )

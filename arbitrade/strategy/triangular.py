@@ -1,0 +1,126 @@
+"""The pair-graph actor: book tops in, triangular (and longer) opportunities out.
+
+It drives :class:`~arbitrade.graph.CycleDetector`: the graph is (re)built from each instrument
+snapshot (online pairs only, with their precisions, lot sizes and minimums), every book top is
+fed to the detector, which evaluates only the cycles through the changed pair, and every sized
+:class:`~arbitrade.messages.Opportunity` is published on ``TOPIC_OPPORTUNITIES`` — where the
+risk gate takes it — and logged as ``opportunity.found``. A book that resyncs or whose feed
+stopped is suspended until its next top, so no decision is taken on it.
+
+Inputs arrive through the bus (``Context.forward``): instruments and book states losslessly;
+book tops losslessly too, so the publisher (the feed) feels backpressure rather than the graph
+silently missing a change.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import trio
+
+from actors import Actor, Lossless
+from arbitrade.graph import CycleDetector, DetectorStatistics, FeeRates, GraphSettings, PairGraph
+from arbitrade.messages import (
+    TOPIC_BOOK_STATE,
+    TOPIC_BOOK_TOP,
+    TOPIC_INSTRUMENTS,
+    TOPIC_OPPORTUNITIES,
+    BookHealth,
+    BookStateChanged,
+    BookTop,
+    InstrumentsLoaded,
+)
+
+INPUT_CAPACITY: Final = 10_000
+
+
+class GetGraphStatistics:
+    """Ask the pair-graph actor for its detector's counters (``DetectorStatistics | None``)."""
+
+
+class PairGraphActor(Actor[Any]):
+    """Detects cycles on the live books; see the module docstring.
+
+    Args:
+        settings: homes, cycle length, minimum profit, staleness, depth walked.
+        fees: the taker fee of each pair (the fee profile in ``config/fees.toml``).
+        subscribe: take inputs from the bus (False in tests that send them directly).
+    """
+
+    def __init__(self, settings: GraphSettings, fees: FeeRates, *, subscribe: bool = True) -> None:
+        self.settings = settings
+        self.fees = fees
+        self.subscribe = subscribe
+        self.detector: CycleDetector | None = None
+        self._graphs = 0
+        self._found = 0
+
+    async def on_start(self) -> None:
+        if self.subscribe:
+            forward = self.context.forward
+            forward(TOPIC_INSTRUMENTS, Lossless(100))
+            forward(TOPIC_BOOK_STATE, Lossless(INPUT_CAPACITY))
+            forward(TOPIC_BOOK_TOP, Lossless(INPUT_CAPACITY))
+
+    async def receive(self, message: Any) -> object:
+        detector = self.detector
+        if type(message) is BookTop:
+            if detector is not None:
+                found = detector.on_book_top(message)
+                if found:
+                    await self._publish(found)
+        elif isinstance(message, InstrumentsLoaded):
+            self._build(message)
+        elif isinstance(message, BookStateChanged):
+            if detector is not None and message.health is not BookHealth.LIVE:
+                detector.suspend(message.symbol)
+        elif isinstance(message, GetGraphStatistics):
+            return self.statistics()
+        return None
+
+    def statistics(self) -> DetectorStatistics | None:
+        """The detector's counters (None before the first instrument snapshot)."""
+        return self.detector.statistics() if self.detector is not None else None
+
+    def _build(self, message: InstrumentsLoaded) -> None:
+        settings = self.settings
+        self._graphs += 1
+        graph = PairGraph(
+            message.instruments,
+            fees=self.fees,
+            home_currencies=settings.home_currencies,
+            max_cycle_length=settings.max_cycle_length,
+        )
+        # ids stay unique across restarts and rebuilt graphs
+        prefix = f"tri-{id(self) % 100_000:05d}-{self._graphs}-"
+        self.detector = CycleDetector(
+            graph,
+            min_profit_bps=settings.min_profit_bps,
+            max_book_age=settings.max_book_age,
+            max_levels=settings.max_levels,
+            clock=trio.current_time,
+            id_prefix=prefix,
+        )
+        self.context.log.info(
+            "graph.built",
+            pairs=len(graph.pairs),
+            cycles=graph.cycle_count,
+            homes=settings.home_currencies,
+        )
+
+    async def _publish(self, found: list[Any]) -> None:
+        publish = self.context.bus.publish
+        log = self.context.log
+        for opportunity in found:
+            self._found += 1
+            log.info(
+                "opportunity.found",
+                id=opportunity.id,
+                cycle=" > ".join(f"{leg.side} {leg.symbol}" for leg in opportunity.legs),
+                start=str(opportunity.start_amount),
+                profit=str(opportunity.profit),
+                profit_bps=str(opportunity.profit_bps),
+                home=opportunity.home,
+                latency_us=round(opportunity.latency * 1e6, 1),
+            )
+            await publish(TOPIC_OPPORTUNITIES, opportunity)
