@@ -3,7 +3,7 @@
 For browser tests and for a look at the dashboard before the bot is wired. It serves on
 ``--host``/``--port`` with Hypercorn's Trio worker, prints one ``demo.listening`` line with
 the URL when ready, and stops cleanly on SIGINT or SIGTERM. Nothing trades: every message is
-synthetic (see ``_fake_market``).
+synthetic (see ``_fake_market`` and ``_fake_stat_arb``).
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from hypercorn.trio import serve
 from actors import Bus
 from arbitrade.config import Mode, Secret, Settings
 from arbitrade.dashboard._fake_market import FEEDS, FakeMarket
+from arbitrade.dashboard._fake_stat_arb import run_fake_stat_arb
 from arbitrade.dashboard._health import SinkStatus
 from arbitrade.dashboard._model import DashboardModel
 from arbitrade.dashboard.app import AppState, create_app
+from arbitrade.strategy.stat_arb import StatArbSettings
 
 
 def build_state(token: str, *, host: str, port: int, seed: int) -> tuple[AppState, FakeMarket]:
@@ -39,7 +41,12 @@ def build_state(token: str, *, host: str, port: int, seed: int) -> tuple[AppStat
     model.health.expect_feeds(FEEDS)
     model.health.watch_sink(lambda: SinkStatus(lag_seconds=0.05))
     state = AppState(
-        settings=settings, model=model, bus=bus, registry=market.tree, risk_limits=market.limits
+        settings=settings,
+        model=model,
+        bus=bus,
+        registry=market.tree,
+        risk_limits=market.limits,
+        stat_arb_settings=StatArbSettings(),
     )
     return state, market
 
@@ -56,6 +63,8 @@ async def run_demo(token: str, *, host: str, port: int, seed: int) -> None:
         nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
         await nursery.start(serve, app, config)  # the feeder subscribes before serving
         await nursery.start(market.run)
+        thresholds = state.stat_arb_settings or StatArbSettings()
+        await nursery.start(run_fake_stat_arb, market.bus, thresholds)
         print(f"demo.listening url=http://{host}:{port}/", flush=True)
 
 

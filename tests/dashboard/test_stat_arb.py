@@ -14,6 +14,7 @@ from quart.typing import TestClientProtocol as Client
 from actors import Bus
 from arbitrade.dashboard import AppState, Capacity, DashboardModel, create_app, feed_model
 from arbitrade.dashboard._charts import ZThresholds, zscore_svg
+from arbitrade.dashboard._fake_stat_arb import run_fake_stat_arb
 from arbitrade.dashboard._model import ZScorePoint
 from arbitrade.strategy.stat_arb import TOPIC_STAT_ARB, StatArbSettings
 
@@ -161,3 +162,30 @@ class TestPage:
         assert '<a href="/stat-arb">Stat-arb</a>' in await text(client, "/")
         own = await text(client, "/stat-arb")
         assert '<a href="/stat-arb" class="active" aria-current="page">Stat-arb</a>' in own
+
+
+class TestDemo:
+    async def test_fake_stat_arb_when_run_a_while_enters_and_exits_at_the_thresholds(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """The demo's pair publishes every second, opens beyond entry_z and closes inside exit_z."""
+        bus, model = Bus(), DashboardModel()
+        seen: list[tuple[float, str]] = []
+        async with trio.open_nursery() as nursery:
+            await nursery.start(feed_model, bus, model)
+            await nursery.start(run_fake_stat_arb, bus, THRESHOLDS)
+            for _ in range(300):
+                await trio.sleep(1.0)
+                snapshot = model.stat_arb["ETH/USD~BTC/USD"]
+                assert snapshot.z is not None
+                seen.append((snapshot.z, snapshot.state))
+            nursery.cancel_scope.cancel()
+        assert len(model.zscores("ETH/USD~BTC/USD")) == 300
+        assert {"flat", "open"} <= {state for _, state in seen}
+        opened = [
+            z
+            for (z, state), (_, before) in zip(seen[1:], seen, strict=False)
+            if state == "open" and before == "flat"
+        ]
+        assert opened
+        assert all(abs(z) >= THRESHOLDS.entry_z for z in opened)
