@@ -18,7 +18,7 @@ from __future__ import annotations
 import gc
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import structlog
@@ -45,6 +45,9 @@ from arbitrade.graph import load_taker_fees
 from arbitrade.market.wiring import market_supervisor
 from arbitrade.messages import StrategyMode
 from arbitrade.persistence import sink_child, writer_child
+
+if TYPE_CHECKING:
+    from arbitrade.sim import RunningSimulator
 
 log = structlog.get_logger(__name__)
 
@@ -74,16 +77,24 @@ async def _stop_on_signal(cancel_scope: trio.CancelScope) -> None:
             return
 
 
-async def start_exchange(nursery: trio.Nursery, settings: Settings) -> Settings:
-    """In sim mode, start the embedded simulator and point the settings at it."""
+async def start_exchange(
+    nursery: trio.Nursery, settings: Settings, *, simulator: RunningSimulator | None = None
+) -> Settings:
+    """In sim mode, start the embedded simulator and point the settings at it.
+
+    ``simulator``, when given, is one already serving (a test's, with its own universe and
+    mispricings): the settings point at it and nothing is started.
+    """
     if settings.mode is not Mode.SIM:
         return settings
     from arbitrade.sim import SimConfig, serve_simulator
 
-    running: Any = await nursery.start(
-        serve_simulator, SimConfig(seed=settings.sim_seed, port=settings.sim_port)
-    )
-    log.info("sim.embedded", url=running.rest_url, seed=settings.sim_seed)
+    running: Any = simulator
+    if running is None:
+        running = await nursery.start(
+            serve_simulator, SimConfig(seed=settings.sim_seed, port=settings.sim_port)
+        )
+        log.info("sim.embedded", url=running.rest_url, seed=settings.sim_seed)
     return attrs.evolve(
         settings,
         kraken_rest_url=running.rest_url,
@@ -149,8 +160,19 @@ def dashboard_state(settings: Settings, components: Components, system: System) 
     )
 
 
-async def run_app(settings: Settings, components: Components | None = None) -> None:
+async def run_app(
+    settings: Settings,
+    components: Components | None = None,
+    *,
+    simulator: RunningSimulator | None = None,
+    task_status: trio.TaskStatus[System] = trio.TASK_STATUS_IGNORED,
+) -> None:
     """Run the whole bot until SIGTERM or SIGINT; then stop every child in order and return.
+
+    For tests: ``system = await nursery.start(run_app, settings)`` reports the actor system
+    once everything is up (after ``app.ready``), and cancelling the caller's scope stops the
+    bot as SIGTERM does (the sink flushes on the way). In sim mode ``simulator`` replaces the
+    embedded simulator with one the caller already serves (see :func:`start_exchange`).
 
     Raises:
         ConfigError: a component's settings file is invalid (checked before anything starts).
@@ -162,7 +184,7 @@ async def run_app(settings: Settings, components: Components | None = None) -> N
     log.info("app.start", version=__version__, mode=settings.mode.value, env=settings.app_env)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
-        settings = await start_exchange(nursery, settings)
+        settings = await start_exchange(nursery, settings, simulator=simulator)
         venue = make_venue(settings, components)
         await nursery.start(venue.run)
         system: System = await nursery.start(run_system, build_tree(settings, components, venue))
@@ -175,4 +197,5 @@ async def run_app(settings: Settings, components: Components | None = None) -> N
         # generations so full collections stay short on the hot path.
         gc.freeze()
         log.info("app.ready", mode=settings.mode.value)
+        task_status.started(system)
     log.info("app.stopped")
