@@ -57,13 +57,18 @@ async def poll_until(predicate: Callable[[], bool], interval: float = 0.02) -> N
 
 
 class RowCounter:
-    """Counts, per table, the events published on the persisted topics, from the moment the
-    first sink incarnation started (its own ``ChildStarted`` included): what the sink must
-    have written when it stops. Subscribe before the tree starts (:meth:`attach`)."""
+    """Counts, per table, the events published on the persisted topics: what the sink must
+    have written when it stops. Subscribe before the tree starts (:meth:`attach`).
+
+    Restart-log events from before the first sink incarnation started (the writer's start)
+    cannot be seen by any sink and are not counted: they are recognised by their order in the
+    restart-log subscription, which ends with the sink's own ``ChildStarted`` (published after
+    the sink subscribed). Nothing else persisted is published before the sink starts.
+    """
 
     def __init__(self) -> None:
         self.published: collections.Counter[str] = collections.Counter()
-        self.counting = False
+        self.sink_started = False
         self._subscriptions: list[Subscription] = []
 
     def attach(self, bus: Bus) -> None:
@@ -72,14 +77,10 @@ class RowCounter:
 
     def count(self, message: object) -> None:
         """Count one published message (public for tests)."""
-        if (
-            not self.counting
-            and isinstance(message, ChildStarted)
-            and message.path.endswith("/" + SINK_NAME)
-        ):
-            self.counting = True
-        if not self.counting:
-            return
+        if isinstance(message, SupervisorEvent) and not self.sink_started:
+            if not (isinstance(message, ChildStarted) and message.path.endswith("/" + SINK_NAME)):
+                return
+            self.sink_started = True
         mapping = mapping_for(type(message))
         if mapping is not None:
             self.published[mapping.table.name] += 1

@@ -33,15 +33,16 @@ class TestFaultPlan:
 
 
 class TestRowCounter:
-    def test_count_when_sink_has_not_started_ignores_events(self) -> None:
-        """Rows published before the first sink could subscribe are not expected in DuckDB."""
+    def test_count_when_sink_has_not_started_ignores_only_earlier_restart_events(self) -> None:
+        """Restart-log events before the sink's start are not expected in DuckDB."""
         counter = RowCounter()
-        counter.count(_fill())
+        counter.count(ChildStarted("root/persistence/db_writer", "db_writer", 0.5))
+        counter.count(_fill())  # another topic's drain may run first: still counted
         counter.count(ChildStarted("root/persistence/persistence_sink", "persistence_sink", 1.0))
-        counter.count(_fill())
+        counter.count(ChildStarted("root/trading/executor", "executor", 1.5))
         counter.count(AuditEvent("k", "a", "s", "{}", 0.0, 0.0))
         counter.count(object())
-        assert counter.published == {"supervisor_events": 1, "fills": 1, "audit_events": 1}
+        assert counter.published == {"supervisor_events": 2, "fills": 1, "audit_events": 1}
 
 
 class TestNoncesAndIds:
