@@ -26,11 +26,12 @@ import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve
 
-from actors import Intensity, Strategy, SupervisorSpec, System, run_system
+from actors import ChildSpec, Intensity, Strategy, SupervisorSpec, System, run_system
 from arbitrade import __version__
 from arbitrade.components import Components, load_components
 from arbitrade.config import Mode, Settings
 from arbitrade.dashboard import DashboardModel
+from arbitrade.dashboard._model import ControlState
 from arbitrade.dashboard.app import AppState, create_app
 from arbitrade.execution import (
     LiveVenue,
@@ -45,6 +46,7 @@ from arbitrade.graph import load_taker_fees
 from arbitrade.market.wiring import market_supervisor
 from arbitrade.messages import StrategyMode
 from arbitrade.persistence import sink_child, writer_child
+from arbitrade.strategy.stat_arb import StatArb, StatArbScreener, forward_inputs
 
 if TYPE_CHECKING:
     from arbitrade.sim import RunningSimulator
@@ -139,6 +141,23 @@ def build_tree(settings: Settings, components: Components, venue: Venue) -> Supe
                 components.graph,
                 load_taker_fees(components.graph),
             ),
+            SupervisorSpec(
+                "strategy",
+                [
+                    ChildSpec(
+                        "stat_arb_screen",
+                        factory=StatArbScreener.from_settings,
+                        args=(components.stat_arb,),
+                    ),
+                    ChildSpec(
+                        "stat_arb",
+                        factory=StatArb,
+                        args=(components.stat_arb,),
+                        kwargs={"mode": components.strategy_mode},
+                    ),
+                ],
+                strategy=Strategy.ONE_FOR_ONE,
+            ),
         ],
         strategy=Strategy.ONE_FOR_ONE,
         intensity=Intensity(max_restarts=10, within=60.0),
@@ -147,9 +166,14 @@ def build_tree(settings: Settings, components: Components, venue: Venue) -> Supe
 
 def dashboard_state(settings: Settings, components: Components, system: System) -> AppState:
     """The dashboard's view of the running system, with its health inputs declared."""
-    model = DashboardModel()
+    model = DashboardModel(
+        controls=ControlState(
+            strategy_mode=components.strategy_mode,
+            kill_switch=components.risk.kill_switch_engaged,
+        )
+    )
     model.health.expect_feeds(["book", *components.market.channels])
-    modes = (StrategyMode.OFF, StrategyMode.TRIANGULAR, StrategyMode.STAT_ARB, StrategyMode.BOTH)
+    modes = tuple(StrategyMode)
     return AppState(
         settings=settings,
         model=model,
@@ -191,6 +215,9 @@ async def run_app(
         lookup = system.registry.lookup
         await nursery.start(
             run_trading_io, system.bus, lookup, venue, components.execution, f"{ROOT}/trading"
+        )
+        await nursery.start(
+            forward_inputs, system.bus, lookup(f"{ROOT}/strategy/stat_arb"), components.stat_arb
         )
         await nursery.start(serve_dashboard, dashboard_state(settings, components, system))
         # Everything allocated so far lives for the whole run: keep it out of the collector's

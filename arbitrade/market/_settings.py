@@ -22,6 +22,8 @@ class MarketSettings:
     """Levels of each side carried by a ``BookTop`` (the depth the graph can walk)."""
     heartbeat_timeout: float = attrs.field(default=10.0, validator=v.gt(0))
     """Seconds without any frame before a connection is called dead (Kraken: 1 s heartbeats)."""
+    request_timeout: float = attrs.field(default=30.0, validator=v.gt(0))
+    """Seconds a subscription may wait for its acknowledgements before the feed restarts."""
     channels: tuple[str, ...] = ("ticker", "trade")
     """Further public channels fed to the bus besides instrument and book."""
     subscribe_batch: int = attrs.field(default=50, validator=v.ge(1))

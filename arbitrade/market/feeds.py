@@ -130,6 +130,7 @@ class _ConnectedFeed(Actor[Any]):
             transport=self.transport,
             decoder=Decoder(),
             heartbeat_timeout=self.settings.heartbeat_timeout,
+            request_timeout=self.settings.request_timeout,
             backoff=WsBackoff(initial=0.2, maximum=5.0),
         )
 
