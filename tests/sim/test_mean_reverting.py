@@ -7,6 +7,7 @@ thin books), so the statistics are computed once and the tests stay fast.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +15,9 @@ from numpy.typing import NDArray
 from statsmodels.tsa.stattools import coint
 
 from arbitrade.sim import MarketModel, MarketSettings, MeanRevertingPair, build_universe
+from arbitrade.strategy.stat_arb import RollingOls, RollingZScore, load_stat_arb_settings
+
+ROOT = Path(__file__).parents[2]
 
 SYMBOLS = ("BTC/USD", "ETH/USD", "SOL/USD", "DOGE/USD")
 LINK = MeanRevertingPair("ETH/USD", "BTC/USD", beta=1.2, half_life_ticks=20.0, sigma=0.004)
@@ -100,3 +104,31 @@ class TestDeterminism:
         first = log_prices(thin_market(), 200)
         second = log_prices(thin_market(), 200)
         assert np.array_equal(first, second)
+
+
+class TestStatArbDefaults:
+    def test_default_pair_when_watched_with_default_settings_signals_entries_within_minutes(
+        self,
+    ) -> None:
+        """config/stat_arb.toml's statistics on the default market reach entry_z several times
+        in ten simulated minutes (so ``arbitrade run`` with stat-arb on trades within minutes)."""
+        settings = load_stat_arb_settings(config_dir=ROOT / "config", environ={})
+        spec = settings.pairs[0]
+        market = MarketSettings(mispricing_rate=0.0, levels_per_side=10, deep_levels_per_side=10)
+        model = MarketModel(build_universe(only=(spec.x, spec.y)), seed=7, settings=market)
+        every = round(settings.sample_interval_seconds / market.tick_seconds)
+        hedge, zscore = RollingOls(settings.window), RollingZScore(settings.zscore_window)
+        entries, flat = 0, True
+        for observation in range(1, round(600 / settings.sample_interval_seconds) + 1):
+            model.run(every)
+            log_x = math.log(model.fair_price(spec.x))
+            log_y = math.log(model.fair_price(spec.y))
+            estimate = hedge.update(log_x, log_y)
+            z = None if estimate is None else zscore.update(estimate.spread(log_x, log_y))
+            if z is None or observation < settings.window:
+                continue
+            if flat and settings.entry_z <= abs(z) < settings.stop_z:
+                entries, flat = entries + 1, False
+            elif not flat and abs(z) <= settings.exit_z:
+                flat = True
+        assert entries >= 3
