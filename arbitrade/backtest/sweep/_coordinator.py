@@ -3,19 +3,22 @@
 :func:`start_sweep` stores a new sweep (its spec and status) and returns its id;
 :func:`run_sweep` runs it, or resumes it: points already finished (done or failed, found by
 their id, a hash of their parameters) are not run again. At most ``slots`` points are in flight
-at once (one per worker: the pool never queues, so a point's wall time in the pool is its
-run time plus the pool's overhead). Each outcome is stored as it arrives (the report in
-``backtest_reports``, the point in ``sweep_points``), so a sweep stopped at any moment keeps
-every point it finished.
+at once (one per worker: the pool never queues, so a point's wall time in the pool is its run
+time plus the pool's overhead). When a point finishes, the next is submitted first and the
+outcome stored after (the report in ``backtest_reports``, the point in ``sweep_points``), so
+workers do not wait on the database, and a sweep stopped at any moment keeps every point it
+finished.
 
-Stopping: setting ``cancel`` (a :class:`threading.Event`, e.g. from the dashboard) starts no new
-point and cancels the ones not started; points already running finish and are stored; the
-sweep ends ``cancelled``. Ctrl-C (``KeyboardInterrupt``) stops at once: in-flight points are
-cancelled, the sweep is marked ``cancelled`` and the interrupt propagates (the local pool's
-processes are then terminated by :func:`open_executor`). Either way ``--resume SWEEP_ID`` runs
-what is left. If the executor breaks (a worker process killed), the sweep is marked
-``interrupted`` and :class:`ExecutorUnavailable` is raised; the points that were in flight are
-not recorded, so a resume runs them again.
+Stopping: once ``cancel`` (a :class:`threading.Event`, e.g. from the dashboard) is set, no new
+point is submitted and submitted points not yet started are cancelled; points already running
+(or already taken by a worker) finish and are stored; the sweep ends ``cancelled``. A cancel
+set from ``on_progress`` therefore lets the point submitted just before it finish too. Ctrl-C
+(``KeyboardInterrupt``) stops at once: in-flight points are cancelled, the sweep is marked
+``cancelled`` and the interrupt propagates (the local pool's processes are then terminated by
+:func:`open_executor`). Either way ``--resume SWEEP_ID`` runs what is left. If the executor
+breaks (a worker process killed), the sweep is marked ``interrupted`` and
+:class:`ExecutorUnavailable` is raised; the points in flight are not recorded, so a resume runs
+them again.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import attrs
 import structlog
 
 from arbitrade.backtest._errors import BacktestError
-from arbitrade.backtest._report import report_from_json
+from arbitrade.backtest._report import BacktestReport, report_from_json
 from arbitrade.backtest._store import store_report
 from arbitrade.backtest.sweep._errors import ExecutorUnavailable, SweepStoreUnavailable
 from arbitrade.backtest.sweep._objective import Objective, objective_named
@@ -114,6 +117,15 @@ def start_sweep(spec: SweepSpec, database: Path) -> str:
     return sweep_id
 
 
+@attrs.frozen
+class _Received:
+    point: Point
+    outcome: PointOutcome
+    report: BacktestReport | None
+    value: float | None
+    point_seconds: float
+
+
 class _Session:
     """One run of the loop: the state shared by its steps."""
 
@@ -131,17 +143,16 @@ class _Session:
         self.objective: Objective = objective_named(spec.objective)
         self.finished = finished
         self.on_progress = on_progress
-        self.source = source_for(spec.space, self.objective)
-        self.resolved = 0
-        self.skipped = 0
+        self.source = source_for(
+            spec.space,
+            self.objective,
+            {
+                point_id: (row.params, row.objective_value if row.status == "done" else None)
+                for point_id, row in finished.items()
+            },
+        )
         if isinstance(self.source, TpeSource):
-            self.resolved = self.source.prime(
-                {
-                    point_id: (row.params, row.objective_value if row.status == "done" else None)
-                    for point_id, row in finished.items()
-                }
-            )
-            self.skipped = self.resolved
+            self.skipped = self.resolved = self.source.primed
         else:
             ids = {point.point_id for point in self.source.points}
             self.skipped = self.resolved = len(ids & finished.keys())
@@ -152,6 +163,8 @@ class _Session:
             self._consider(row)
         self.in_flight: dict[Future[PointOutcome], tuple[Point, float]] = {}
         self.extra_waiters: dict[str, int] = {}
+        self.received: dict[str, float | None] = {}
+        """Points out of flight whose outcome is not stored yet, with their values."""
 
     def _consider(self, row: PointRow) -> None:
         if row.status != "done" or row.objective_value is None:
@@ -169,10 +182,14 @@ class _Session:
             if point is None:
                 return
             earlier = self.finished.get(point.point_id)
-            if earlier is not None:
+            if earlier is not None or point.point_id in self.received:
                 if isinstance(self.source, ListSource):
                     continue  # counted as skipped already
-                value = earlier.objective_value if earlier.status == "done" else None
+                # the search asked a finished point again: its value, without running it
+                if earlier is not None:
+                    value = earlier.objective_value if earlier.status == "done" else None
+                else:
+                    value = self.received[point.point_id]
                 self.source.tell(point, value)
                 self.resolved += 1
                 continue
@@ -186,12 +203,16 @@ class _Session:
             self.in_flight[future] = (point, time.perf_counter())
             running.add(point.point_id)
 
-    def collect(self, future: Future[PointOutcome]) -> None:
-        """Store a finished future's outcome, tell the source, report progress."""
+    def receive(self, future: Future[PointOutcome]) -> _Received | None:
+        """Take a finished future out of flight, read its outcome and tell the source.
+
+        Nothing is stored yet: the coordinator first submits the next points (so workers do
+        not wait on the database), then calls :meth:`store`. None for a cancelled future.
+        """
         point, submitted = self.in_flight.pop(future)
         point_seconds = time.perf_counter() - submitted
         if future.cancelled():
-            return
+            return None
         error = future.exception()
         if isinstance(error, BrokenExecutor):
             raise error
@@ -201,9 +222,45 @@ class _Session:
             )
         else:
             outcome = future.result()
-        row = self._store(point, outcome, point_seconds)
+        report = None if outcome.report_json is None else report_from_json(outcome.report_json)
+        value = None if report is None else self.objective.value(report.figures)
+        self.source.tell(point, value)
+        self.received[point.point_id] = value
+        return _Received(point, outcome, report, value, point_seconds)
+
+    def store(self, received: _Received) -> None:
+        """Store a received outcome (report, then point), count it, report progress."""
+        point, outcome, report = received.point, received.outcome, received.report
+        if report is not None:
+            try:
+                store_report(self.database, report)
+            except BacktestError as error:
+                raise SweepStoreUnavailable(str(self.database), str(error)) from error
+        else:
+            log.warning(
+                "sweep.point_failed",
+                sweep_id=self.sweep_id,
+                point_id=point.point_id,
+                params=dict(point.params),
+                error=outcome.error,
+            )
+        row = PointRow(
+            sweep_id=self.sweep_id,
+            point_id=point.point_id,
+            params=point.params,
+            status="done" if report is not None else "failed",
+            report_id=None if report is None else report.report_id,
+            objective_value=received.value,
+            error=outcome.error,
+            run_seconds=outcome.run_seconds,
+            prepare_seconds=outcome.prepare_seconds,
+            point_seconds=received.point_seconds,
+            worker=outcome.worker,
+            finished_at_wall=time.time(),
+        )
+        record_point(self.database, row)
         self.finished[point.point_id] = row
-        self.source.tell(point, row.objective_value)
+        self.received.pop(point.point_id, None)
         self.ran += 1
         self.resolved += 1 + self.extra_waiters.pop(point.point_id, 0)
         self.failed += row.status == "failed"
@@ -220,41 +277,6 @@ class _Session:
                     self.best,
                 )
             )
-
-    def _store(self, point: Point, outcome: PointOutcome, point_seconds: float) -> PointRow:
-        report_id: str | None = None
-        value: float | None = None
-        if outcome.report_json is not None:
-            report = report_from_json(outcome.report_json)
-            try:
-                store_report(self.database, report)
-            except BacktestError as error:
-                raise SweepStoreUnavailable(str(self.database), str(error)) from error
-            report_id = report.report_id
-            value = self.objective.value(report.figures)
-        else:
-            log.warning(
-                "sweep.point_failed",
-                sweep_id=self.sweep_id,
-                point_id=point.point_id,
-                params=dict(point.params),
-                error=outcome.error,
-            )
-        row = PointRow(
-            sweep_id=self.sweep_id,
-            point_id=point.point_id,
-            params=point.params,
-            status="done" if outcome.ok else "failed",
-            report_id=report_id,
-            objective_value=value,
-            error=outcome.error,
-            run_seconds=outcome.run_seconds,
-            point_seconds=point_seconds,
-            worker=outcome.worker,
-            finished_at_wall=time.time(),
-        )
-        record_point(self.database, row)
-        return row
 
 
 def run_sweep(
@@ -307,6 +329,7 @@ def run_sweep(
     )
     stopping = False
     try:
+        received: list[_Received | None] = []
         while True:
             if not stopping and cancel is not None and cancel.is_set():
                 stopping = True
@@ -315,11 +338,13 @@ def run_sweep(
                         session.in_flight.pop(future)
             if not stopping:
                 session.fill(executor, slots, log_level)
+            for item in received:  # after refilling: workers run while the database is written
+                if item is not None:
+                    session.store(item)
             if not session.in_flight:
                 break
             done, _ = wait(list(session.in_flight), timeout=WAIT_SLICE, return_when=FIRST_COMPLETED)
-            for future in done:
-                session.collect(future)
+            received = [session.receive(future) for future in done]
     except BrokenExecutor as error:
         for future in session.in_flight:
             future.cancel()

@@ -105,7 +105,12 @@ class TpeSource:
     stored value at once, of a running point when it finishes.
     """
 
-    def __init__(self, space: ParameterSpace, objective: Objective) -> None:
+    def __init__(
+        self,
+        space: ParameterSpace,
+        objective: Objective,
+        finished: Mapping[str, tuple[Mapping[str, Scalar], float | None]] | None = None,
+    ) -> None:
         try:
             import optuna
         except ImportError as error:  # pragma: no cover - optuna is in the research extra
@@ -113,19 +118,24 @@ class TpeSource:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self._space = space
         self._distributions = {d.name: _distribution(d) for d in space.dimensions}
+        finished = finished or {}
+        # A resumed search seeds its sampler past the earlier session's draws: the same seed
+        # would ask the earlier points again (its random start-up draws repeat).
         self._study = optuna.create_study(
             direction="maximize" if objective.maximise else "minimize",
-            sampler=optuna.samplers.TPESampler(seed=space.seed, constant_liar=True),
+            sampler=optuna.samplers.TPESampler(seed=space.seed + len(finished), constant_liar=True),
         )
         self._asked = 0
         self._waiting: dict[str, list[Any]] = {}
+        self.primed = self._prime(finished)
+        """Points of earlier sessions added to the study (each counts as a trial asked)."""
 
     @property
     def total(self) -> int:
         """The number of trials the search asks (``samples``)."""
         return self._space.samples
 
-    def prime(self, finished: Mapping[str, tuple[Mapping[str, Scalar], float | None]]) -> int:
+    def _prime(self, finished: Mapping[str, tuple[Mapping[str, Scalar], float | None]]) -> int:
         """Add points finished in an earlier session to the study; returns how many.
 
         Each counts as one of the ``samples`` trials. Points whose parameters no longer fit
@@ -176,10 +186,18 @@ class TpeSource:
                 self._study.tell(trial, value)
 
 
-def source_for(space: ParameterSpace, objective: Objective) -> ListSource | TpeSource:
-    """The source of ``space``'s points (a grid or random list, or a TPE search)."""
+def source_for(
+    space: ParameterSpace,
+    objective: Objective,
+    finished: Mapping[str, tuple[Mapping[str, Scalar], float | None]] | None = None,
+) -> ListSource | TpeSource:
+    """The source of ``space``'s points (a grid or random list, or a TPE search).
+
+    ``finished`` (point id to parameters and value, None for a failure) primes a TPE search
+    resumed; lists skip finished points in the coordinator.
+    """
     if space.method == "grid":
         return ListSource(grid_points(space))
     if space.method == "random":
         return ListSource(random_points(space))
-    return TpeSource(space, objective)
+    return TpeSource(space, objective, finished)

@@ -8,8 +8,8 @@ EXISTS``) whenever it writes:
   the spec as JSON, which is what ``--resume`` reads back);
 - ``sweep_points``: one row per finished point, keyed by (sweep id, point id): its parameters,
   ``done`` with the report id (a row of ``backtest_reports``) and the objective's value, or
-  ``failed`` with the error; the backtest's run time, the point's wall time in the pool, the
-  worker.
+  ``failed`` with the error; the backtest's run time, the worker's preparation time, the
+  point's wall time in the pool (submission to outcome), the worker.
 
 Each call opens the file, works in one transaction and closes it, so the dashboard can read
 between points. DuckDB lets one process at a time open a file for writing: while a bot or a
@@ -46,7 +46,8 @@ _TABLES: Final = (
     """CREATE TABLE IF NOT EXISTS sweep_points (
         sweep_id VARCHAR NOT NULL, point_id VARCHAR NOT NULL, params VARCHAR NOT NULL,
         status VARCHAR NOT NULL, report_id VARCHAR, objective_value DOUBLE, error VARCHAR,
-        run_seconds DOUBLE NOT NULL, point_seconds DOUBLE NOT NULL, worker VARCHAR NOT NULL,
+        run_seconds DOUBLE NOT NULL, prepare_seconds DOUBLE NOT NULL,
+        point_seconds DOUBLE NOT NULL, worker VARCHAR NOT NULL,
         finished_at_wall DOUBLE NOT NULL, PRIMARY KEY (sweep_id, point_id))""",
 )
 
@@ -68,6 +69,8 @@ class PointRow:
     """``ExceptionType: message`` of a failed point."""
     run_seconds: float
     """The backtest's own run time."""
+    prepare_seconds: float
+    """Building the settings and loading the recording in the worker (near 0 when cached)."""
     point_seconds: float
     """From submission to the executor to the outcome's arrival."""
     worker: str
@@ -185,7 +188,7 @@ def record_point(path: Path, row: PointRow) -> None:
     """
     with _writing(path) as connection:
         connection.execute(
-            "INSERT OR REPLACE INTO sweep_points VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO sweep_points VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 row.sweep_id,
                 row.point_id,
@@ -195,6 +198,7 @@ def record_point(path: Path, row: PointRow) -> None:
                 row.objective_value,
                 row.error,
                 row.run_seconds,
+                row.prepare_seconds,
                 row.point_seconds,
                 row.worker,
                 row.finished_at_wall,
@@ -208,7 +212,7 @@ def record_point(path: Path, row: PointRow) -> None:
 
 _POINT_COLUMNS = (
     "sweep_id, point_id, params, status, report_id, objective_value, error, run_seconds,"
-    " point_seconds, worker, finished_at_wall"
+    " prepare_seconds, point_seconds, worker, finished_at_wall"
 )
 _SWEEP_COLUMNS = (
     "sweep_id, created_at_wall, updated_at_wall, status, method, objective, total_points, spec"
@@ -225,9 +229,10 @@ def _point(row: tuple[Any, ...]) -> PointRow:
         objective_value=row[5],
         error=row[6],
         run_seconds=float(row[7]),
-        point_seconds=float(row[8]),
-        worker=row[9],
-        finished_at_wall=float(row[10]),
+        prepare_seconds=float(row[8]),
+        point_seconds=float(row[9]),
+        worker=row[10],
+        finished_at_wall=float(row[11]),
     )
 
 
