@@ -18,6 +18,7 @@ from quart_trio import QuartTrio
 from actors import Bus, NodeInfo
 from arbitrade.config import Settings
 from arbitrade.dashboard._auth import csrf_token, signed_in_operator
+from arbitrade.dashboard._backtests import register_backtests
 from arbitrade.dashboard._controls import register_controls
 from arbitrade.dashboard._feeder import feed_model
 from arbitrade.dashboard._format import register_filters
@@ -114,4 +115,5 @@ def create_app(state: AppState) -> QuartTrio:
     register_pages(app, state)
     register_controls(app, state)
     register_machine_endpoints(app, state)
+    register_backtests(app, state)
     return app
