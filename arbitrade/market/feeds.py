@@ -13,8 +13,11 @@ Failure handling, and why:
   the supervisor restarts it with backoff, the restart log says what happened, and the new
   incarnation reconnects and resubscribes, so every book starts again from a snapshot. Before
   it goes, the feed marks its books ``resyncing`` so no decision is taken on them meanwhile.
-- A garbage or truncated frame decodes to a typed ``DecodeError``: counted and logged, never a
-  crash.
+- A subscription cut short by the connection dropping leaves the crash to the connection
+  watcher, so the restart log names the cause (``connection dropped``, ``heartbeat lost``)
+  rather than the request that happened to be waiting.
+- A garbage or truncated frame decodes to a typed ``DecodeError``: counted and logged
+  (``feed.bad_frame``), never a crash.
 """
 
 from __future__ import annotations
@@ -34,12 +37,17 @@ from arbitrade.kraken import (
     BookMessage,
     DecodeError,
     Decoder,
+    Heartbeat,
     InstrumentMessage,
+    KrakenConnectionClosed,
     KrakenError,
     KrakenTransportError,
     KrakenWsClient,
+    OhlcMessage,
     RequestTimedOut,
     Status,
+    TickerMessage,
+    TradeMessage,
     Transport,
 )
 from arbitrade.market._settings import MarketSettings
@@ -60,6 +68,9 @@ from arbitrade.messages import (
 TOPIC_MARKET_CHANNEL: Final = "market.channel"
 """Where :class:`ChannelFeed` publishes decoded ticker/trade messages."""
 
+_CHANNEL_DATA: Final = (TickerMessage, TradeMessage, OhlcMessage)
+"""What a channel feed relays; heartbeats, status and acknowledgements stay in the feed."""
+
 _WATCH_INTERVAL: Final = 0.05
 
 
@@ -79,7 +90,7 @@ class GetFeedStatistics:
 
 @attrs.frozen
 class FeedStatistics:
-    """Counters of one feed incarnation."""
+    """Counters of one feed incarnation (a channel feed has no books: those counters are 0)."""
 
     frames: int
     """Frames received on the connection."""
@@ -93,6 +104,8 @@ class FeedStatistics:
     """Frames that were garbage, truncated or malformed."""
     books: int
     """Books kept."""
+    relayed: int = 0
+    """Channel messages relayed on ``TOPIC_MARKET_CHANNEL`` (channel feeds)."""
 
 
 def instrument_from(pair: Any) -> Instrument:
@@ -147,6 +160,28 @@ class _ConnectedFeed(Actor[Any]):
     async def publish_feed_state(self, state: str, reason: str) -> None:
         await self.context.bus.publish(
             TOPIC_FEED_STATE, FeedStateChanged(self.channel, state, reason, trio.current_time())
+        )
+
+    async def subscribe_instruments(self, client: KrakenWsClient) -> None:
+        """Ask for the instrument snapshot once connected (both feeds pick symbols from it).
+
+        Raises:
+            FeedDisconnected: Kraken refused, or no answer came in time. A dropped connection
+                returns quietly: the watcher crashes the incarnation with the reason.
+        """
+        await client.wait_connected()
+        await self.publish_feed_state("connected", "")
+        try:
+            await client.subscribe("instrument", snapshot=True)
+        except KrakenConnectionClosed:
+            return
+        except (KrakenError, KrakenTransportError, RequestTimedOut) as error:
+            reason = f"instrument subscription failed: {error}"
+            raise FeedDisconnected(self.channel, reason) from None
+
+    def log_bad_frame(self, error: DecodeError) -> None:
+        self.context.log.warning(
+            "feed.bad_frame", channel=self.channel, reason=error.reason, excerpt=error.excerpt
         )
 
 
@@ -214,17 +249,8 @@ class BookFeed(_ConnectedFeed):
         async with trio.open_nursery() as nursery:
             await nursery.start(client.run)
             nursery.start_soon(self.watch_connection, client)
-            nursery.start_soon(self._subscribe_instruments, client)
+            nursery.start_soon(self.subscribe_instruments, client)
             await self._consume(client, nursery)
-
-    async def _subscribe_instruments(self, client: KrakenWsClient) -> None:
-        await client.wait_connected()
-        await self.publish_feed_state("connected", "")
-        try:
-            await client.subscribe("instrument", snapshot=True)
-        except (KrakenError, KrakenTransportError, RequestTimedOut) as error:
-            reason = f"instrument subscription failed: {error}"
-            raise FeedDisconnected(self.channel, reason) from None
 
     async def _subscribe_books(self, client: KrakenWsClient, symbols: Sequence[str]) -> None:
         batch = self.settings.subscribe_batch
@@ -234,6 +260,8 @@ class BookFeed(_ConnectedFeed):
                 await client.subscribe("book", chunk, depth=self.settings.depth)
             except KrakenError as error:  # a rejected symbol: keep the others
                 self.context.log.warning("feed.subscribe_rejected", symbols=chunk, error=str(error))
+            except KrakenConnectionClosed:
+                return  # the watcher crashes this incarnation, naming the cause
             except (KrakenTransportError, RequestTimedOut) as error:
                 raise FeedDisconnected(self.channel, f"book subscription failed: {error}") from None
         await self.publish_feed_state("subscribed", f"{len(symbols)} books")
@@ -250,9 +278,7 @@ class BookFeed(_ConnectedFeed):
             elif isinstance(message, InstrumentMessage):
                 await self._on_instruments(message, client, nursery)
             elif isinstance(message, DecodeError):
-                self.context.log.warning(
-                    "feed.bad_frame", reason=message.reason, excerpt=message.excerpt
-                )
+                self.log_bad_frame(message)
             elif isinstance(message, Status):
                 self.context.log.info("feed.exchange_status", system=message.system)
 
@@ -343,7 +369,11 @@ class BookFeed(_ConnectedFeed):
 
 
 class ChannelFeed(_ConnectedFeed):
-    """Relays one public channel (``ticker``, ``trade``) for the symbols a book feed keeps.
+    """Relays one public channel (``ticker``, ``trade``, ``ohlc``) to ``TOPIC_MARKET_CHANNEL``.
+
+    It subscribes the symbols of ``settings`` (or the first online ones) once the instrument
+    snapshot is in, and publishes only that channel's data messages. Failures are handled as
+    the book feed handles them (see the module docstring).
 
     Args:
         url: the public WebSocket v2 URL.
@@ -361,40 +391,45 @@ class ChannelFeed(_ConnectedFeed):
     ) -> None:
         super().__init__(url, settings, transport=transport)
         self.channel = channel
-        self._messages = 0
+        self._relayed = 0
 
     async def on_start(self) -> None:
         self.client = client = self.make_client()
         self.context.start_soon(self._run, client)
 
     async def receive(self, message: Any) -> object:
-        return self._messages if isinstance(message, GetFeedStatistics) else None
+        if isinstance(message, GetFeedStatistics):
+            return self.statistics()
+        return None
+
+    def statistics(self) -> FeedStatistics:
+        """The counters of this incarnation."""
+        stats = self.client.statistics() if self.client is not None else None
+        frames = stats.frames if stats is not None else 0
+        decode_errors = stats.decode_errors if stats is not None else 0
+        return FeedStatistics(frames, 0, 0, 0, decode_errors, 0, self._relayed)
 
     async def _run(self, client: KrakenWsClient) -> None:
         async with trio.open_nursery() as nursery:
             await nursery.start(client.run)
             nursery.start_soon(self.watch_connection, client)
-            nursery.start_soon(self._subscribe_instruments, client)
+            nursery.start_soon(self.subscribe_instruments, client)
             subscribed = False
+            publish = self.context.bus.publish
             async for message in client.messages:
-                if isinstance(message, InstrumentMessage):
+                if isinstance(message, _CHANNEL_DATA):
+                    self._relayed += 1
+                    await publish(TOPIC_MARKET_CHANNEL, message)
+                elif isinstance(message, InstrumentMessage):
                     if not subscribed and message.type == "snapshot":
                         subscribed = True
                         online = sorted(p.symbol for p in message.pairs if p.status == "online")
                         wanted = self.settings.symbols or online[: self.settings.max_symbols]
                         nursery.start_soon(self._subscribe, client, list(wanted))
-                    continue
-                self._messages += 1
-                if not isinstance(message, DecodeError | Status):
-                    await self.context.bus.publish(TOPIC_MARKET_CHANNEL, message)
-
-    async def _subscribe_instruments(self, client: KrakenWsClient) -> None:
-        await client.wait_connected()
-        await self.publish_feed_state("connected", "")
-        try:
-            await client.subscribe("instrument", snapshot=True)
-        except (KrakenError, KrakenTransportError, RequestTimedOut) as error:
-            raise FeedDisconnected(self.channel, f"subscription failed: {error}") from None
+                elif isinstance(message, DecodeError):
+                    self.log_bad_frame(message)
+                elif not isinstance(message, Heartbeat | Status):
+                    self.context.log.debug("feed.unexpected", message=type(message).__name__)
 
     async def _subscribe(self, client: KrakenWsClient, symbols: list[str]) -> None:
         batch = self.settings.subscribe_batch
@@ -405,6 +440,8 @@ class ChannelFeed(_ConnectedFeed):
             self.context.log.warning(
                 "feed.subscribe_rejected", channel=self.channel, error=str(error)
             )
+        except KrakenConnectionClosed:
+            return  # the watcher crashes this incarnation, naming the cause
         except (KrakenTransportError, RequestTimedOut) as error:
             raise FeedDisconnected(self.channel, f"subscription failed: {error}") from None
         await self.publish_feed_state("subscribed", f"{len(symbols)} symbols")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+import attrs
 import trio
 
 from actors import Actor, Lossless
@@ -34,8 +35,12 @@ from arbitrade.messages import (
 INPUT_CAPACITY: Final = 10_000
 
 
+@attrs.frozen
 class GetGraphStatistics:
-    """Ask the pair-graph actor for its detector's counters (``DetectorStatistics | None``)."""
+    """Ask the pair-graph actor for its detector's counters (``DetectorStatistics | None``).
+
+    Frozen, as every message must be (the runtime's debug mode refuses mutable ones).
+    """
 
 
 class PairGraphActor(Actor[Any]):
