@@ -3,7 +3,8 @@ point, cancel and resume, and the command line.
 
 The coordinator's own behaviour (resume, TPE, cancel) is tested against ``FakeExecutor``,
 which answers each point at once with a report whose net PnL is a function of its parameters;
-the process pool and Dask tests run real backtests of a ten-second simulator recording.
+the process pool and Dask tests run real backtests of the first 15 s of the committed
+simulator recording, over one triangle.
 """
 
 from __future__ import annotations
@@ -19,8 +20,7 @@ import orjson
 import pytest
 import structlog
 
-from arbitrade.backtest._report import BacktestReport
-from arbitrade.backtest._store import load_report
+from arbitrade.backtest import BacktestReport, load_report
 from arbitrade.backtest.sweep import (
     ExecutorHandle,
     PointOutcome,
@@ -204,19 +204,18 @@ class TestCoordinator:
 # --- real backtests ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Ten simulated seconds of three pairs (one triangle), recorded in-process."""
-    from arbitrade.backtest._simrecord import record_simulator
-
-    out = tmp_path_factory.mktemp("sweep") / "recording"
-    record_simulator(out, symbols=("BTC/USD", "ETH/USD", "ETH/BTC"), seconds=10.0, seed=7)
-    return out
+RECORDING = Path(__file__).resolve().parents[1] / "fixtures" / "recordings" / "sim-6pairs-3min"
+"""The committed simulator recording; its first 15 s over one triangle: 273 frames, 3 cycles."""
 
 
 @pytest.fixture(scope="module")
-def base(recording: Path) -> dict[str, Any]:
-    return {"events": [str(recording)], "balances": {"USD": "10000", "BTC": "1", "ETH": "10"}}
+def base() -> dict[str, Any]:
+    return {
+        "events": [str(RECORDING)],
+        "end": "2024-05-01T10:00:15Z",
+        "symbols": ["BTC/USD", "ETH/USD", "ETH/BTC"],
+        "balances": {"USD": "10000", "BTC": "1", "ETH": "10"},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -332,12 +331,13 @@ class TestCommandLine:
         ]
 
     def test_sweep_command_when_run_then_list_and_show_find_it(
-        self, tmp_path: Path, recording: Path, capsys: pytest.CaptureFixture[str]
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """``sweep`` runs on the pool and prints JSON; ``list`` and ``show`` read it back."""
         config = tmp_path / "sweep.toml"
         config.write_text(
-            f"[backtest]\nevents = [{str(recording)!r}]\n"
+            f"[backtest]\nevents = [{str(RECORDING)!r}]\n"
+            'end = "2024-05-01T10:00:15Z"\nsymbols = ["BTC/USD", "ETH/USD", "ETH/BTC"]\n'
             '[backtest.balances]\nUSD = "10000"\n'
             '[sweep]\nobjective = "net_pnl"\n[sweep.parameters]\nfill_model = ["depth", "top"]\n'
         )

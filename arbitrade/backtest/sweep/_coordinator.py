@@ -32,9 +32,8 @@ from pathlib import Path
 import attrs
 import structlog
 
-from arbitrade.backtest._errors import BacktestError
-from arbitrade.backtest._report import BacktestReport, report_from_json
-from arbitrade.backtest._store import store_report
+from arbitrade.backtest import BacktestError, BacktestReport, store_report
+from arbitrade.backtest._report import report_from_json  # not exported (see the report)
 from arbitrade.backtest.sweep._errors import ExecutorUnavailable, SweepStoreUnavailable
 from arbitrade.backtest.sweep._objective import Objective, objective_named
 from arbitrade.backtest.sweep._sources import ListSource, TpeSource, source_for

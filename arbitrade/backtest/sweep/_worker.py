@@ -31,9 +31,14 @@ from typing import Any, Final
 import attrs
 import orjson
 
-from arbitrade.backtest import BacktestInputs, backtest_settings_from, prepare_inputs
-from arbitrade.backtest._run import run_backtest
-from arbitrade.backtest._settings import BacktestSettings, settings_as_dict
+from arbitrade.backtest import (
+    BacktestInputs,
+    BacktestSettings,
+    backtest_settings_from,
+    prepare_inputs,
+    run_backtest,
+)
+from arbitrade.backtest._settings import settings_as_dict  # not exported (see the report)
 
 _CACHE_SIZE: Final = 2
 _INPUT_FIELDS: Final = ("events", "symbols", "start", "end", "home", "balances")
