@@ -3,7 +3,9 @@
 :class:`BookFeed` owns the ``instrument`` and ``book`` channels and the L2 books they keep: each
 frame is decoded, applied and checksum-verified in place (no extra hop on the hot path), and a
 change goes out on the bus as a :class:`~arbitrade.messages.BookTop` stamped with the frame's
-receive time. :class:`ChannelFeed` relays another public channel (ticker, trade) to the bus.
+receive time. Every instrument snapshot or update goes out as the whole universe
+(:class:`~arbitrade.messages.InstrumentsLoaded`: an update's changed pairs merged into the
+last snapshot). :class:`ChannelFeed` relays another public channel (ticker, trade) to the bus.
 
 Failure handling, and why:
 
@@ -201,6 +203,8 @@ class BookFeed(_ConnectedFeed):
     ) -> None:
         super().__init__(url, settings, transport=transport)
         self.books: dict[str, OrderBook] = {}
+        self.instruments: dict[str, Instrument] = {}
+        """The universe as of the last snapshot and the updates since."""
         self.symbols: tuple[str, ...] = ()
         self._sequence: dict[str, int] = {}
         self._book_messages = 0
@@ -286,7 +290,8 @@ class BookFeed(_ConnectedFeed):
         wanted = self.settings.symbols
         online = sorted(i.symbol for i in instruments if i.online)
         if wanted:
-            return tuple(symbol for symbol in wanted if symbol in set(online))
+            known = set(online)
+            return tuple(symbol for symbol in wanted if symbol in known)
         return tuple(online[: self.settings.max_symbols])
 
     async def _on_instruments(
@@ -294,7 +299,10 @@ class BookFeed(_ConnectedFeed):
     ) -> None:
         instruments = tuple(instrument_from(pair) for pair in message.pairs)
         if message.type == "snapshot":
+            self.instruments.clear()
             self.symbols = self._choose_symbols(instruments)
+        # An update names only the pairs that changed; the graph needs the whole universe.
+        self.instruments.update((instrument.symbol, instrument) for instrument in instruments)
         depth = self.settings.depth
         for instrument in instruments:
             known = self.books.get(instrument.symbol)
@@ -307,7 +315,8 @@ class BookFeed(_ConnectedFeed):
                     depth=depth,
                 )
         await self.context.bus.publish(
-            TOPIC_INSTRUMENTS, InstrumentsLoaded(instruments, trio.current_time())
+            TOPIC_INSTRUMENTS,
+            InstrumentsLoaded(tuple(self.instruments.values()), trio.current_time()),
         )
         if message.type == "snapshot" and not self._subscribed:
             self._subscribed = True

@@ -12,12 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 import attrs
+import orjson
 import pytest
 import trio
 
 from actors import Bus, LossyLatest, SupervisorSpec
 from arbitrade.graph import GraphSettings, TakerFees
-from arbitrade.market import MarketSettings
+from arbitrade.market import MarketSettings, OrderBook
 from arbitrade.market.wiring import market_supervisor
 from arbitrade.sim import MarketSettings as SimMarketSettings
 from arbitrade.sim import RunningSimulator, SimConfig, serve_simulator
@@ -141,3 +142,77 @@ def record(nursery: trio.Nursery) -> Callable[[Bus, str], Recorder]:
         return recorder
 
     return make
+
+
+# -- recorded-style frames for ReplayTransport tests (Kraken's v2 shapes) ----------------------
+
+
+def pair_entry(
+    symbol: str, price_precision: int, qty_precision: int, status: str = "online"
+) -> dict[str, Any]:
+    """One ``instrument`` channel pair."""
+    base, quote = symbol.split("/")
+    return {
+        "symbol": symbol,
+        "base": base,
+        "quote": quote,
+        "status": status,
+        "price_precision": price_precision,
+        "qty_precision": qty_precision,
+        "price_increment": float(f"1e-{price_precision}"),
+        "qty_increment": float(f"1e-{qty_precision}"),
+        "qty_min": 0.0001,
+        "cost_min": 0.00002,
+        "marginable": False,
+    }
+
+
+def instrument_frame(pairs: list[dict[str, Any]], kind: str = "snapshot") -> str:
+    """An ``instrument`` snapshot or update holding ``pairs`` (and their assets)."""
+    assets = sorted({p["base"] for p in pairs} | {p["quote"] for p in pairs})
+    data = {
+        "assets": [
+            {"id": a, "status": "enabled", "precision": 8, "precision_display": 5} for a in assets
+        ],
+        "pairs": pairs,
+    }
+    return orjson.dumps({"channel": "instrument", "type": kind, "data": data}).decode()
+
+
+class BookFrames:
+    """``book`` frames of one symbol carrying Kraken's checksum of the book they describe."""
+
+    def __init__(self, symbol: str, price_precision: int, qty_precision: int) -> None:
+        self.symbol = symbol
+        self.scales = (10**price_precision, 10**qty_precision)
+        self.book = OrderBook(
+            symbol, price_precision=price_precision, qty_precision=qty_precision, depth=10
+        )
+
+    def frame(
+        self,
+        bids: list[tuple[str, str]],
+        asks: list[tuple[str, str]],
+        *,
+        snapshot: bool = False,
+        checksum: int | None = None,
+    ) -> str:
+        """A snapshot or update (levels as decimal text); ``checksum`` overrides the true one."""
+        price_scale, qty_scale = self.scales
+
+        def units(levels: list[tuple[str, str]]) -> list[tuple[int, int]]:
+            return [(int(Decimal(p) * price_scale), int(Decimal(q) * qty_scale)) for p, q in levels]
+
+        if snapshot:
+            self.book.apply_snapshot(units(bids), units(asks))
+        else:
+            self.book.apply_update(units(bids), units(asks))
+        item = {
+            "symbol": self.symbol,
+            "bids": [{"price": float(p), "qty": float(q)} for p, q in bids],
+            "asks": [{"price": float(p), "qty": float(q)} for p, q in asks],
+            "checksum": self.book.checksum() if checksum is None else checksum,
+            "timestamp": "2024-05-01T10:00:00.000000Z",
+        }
+        kind = "snapshot" if snapshot else "update"
+        return orjson.dumps({"channel": "book", "type": kind, "data": [item]}).decode()
