@@ -33,7 +33,8 @@ from arbitrade.soak._bot import BotHandle
 from arbitrade.soak._faults import FaultKind, FaultRecord, PlannedFault
 from arbitrade.soak._observe import Observer, poll_until
 
-FEED_PATTERN = re.compile(r"(^|/)(feed|feeds)(/|_|$)|feed")
+FEED_PATTERN = re.compile(r"feed")
+"""Feed actors (``root/market/feed.book``); the first in sorted order is crashed."""
 GRAPH_PATTERN = re.compile(r"graph|triangular")
 WRITER_PATH = "root/persistence/db_writer"
 COUNTED_KNOBS = {
