@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 import signal
 import sys
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -140,6 +141,9 @@ def build_tree(settings: Settings, components: Components, venue: Venue) -> Supe
                 components.market,
                 components.graph,
                 load_taker_fees(components.graph),
+                # a little below the limits: legs are worth slightly more than the start amount
+                capital=min(components.risk.max_cycle_notional, components.risk.max_leg_notional)
+                * Decimal("0.9"),
             ),
             SupervisorSpec(
                 "strategy",
@@ -180,6 +184,7 @@ def dashboard_state(settings: Settings, components: Components, system: System) 
         bus=system.bus,
         registry=system.registry,
         risk_limits=components.risk,
+        stat_arb_settings=components.stat_arb,
         strategy_modes=modes,
     )
 

@@ -15,8 +15,8 @@ from typing import Any
 import trio
 
 from actors import Actor
-from arbitrade.backtest._capital import resize_to_capital
 from arbitrade.graph import CycleDetector, FeeRates, GraphSettings, PairGraph
+from arbitrade.graph.capital import resize_to_capital
 from arbitrade.messages import (
     TOPIC_OPPORTUNITIES,
     BookHealth,

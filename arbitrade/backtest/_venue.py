@@ -45,6 +45,7 @@ from arbitrade.execution import (
     VenueUnavailable,
     split_symbol,
 )
+from arbitrade.execution._matching import charged_fee
 from arbitrade.messages import BookTop, Instrument, OrderState, Side
 
 UNKNOWN_PAIR_REASON = "EQuery:Unknown asset pair"
@@ -417,7 +418,7 @@ class BacktestVenue:
         qty = Decimal(qty_lots).scaleb(-top.qty_precision)
         price = Decimal(ticks if price_ticks is None else price_ticks).scaleb(-top.price_precision)
         cost = qty * price
-        fee = cost * rate
+        fee = charged_fee(cost, rate)
         tracked.cum_lots += qty_lots
         tracked.cum_qty += qty
         tracked.cum_cost += cost

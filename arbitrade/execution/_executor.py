@@ -31,7 +31,7 @@ with the same ``cl_ord_id`` and its original deadline; past the deadline it expi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Final
 
 import attrs
@@ -68,6 +68,10 @@ log = structlog.get_logger(__name__)
 ACTOR_NAME: Final = "executor"
 LOCAL_EXPIRY_REASON: Final = "deadline_passed_before_sent"
 HALTED_REASON: Final = "kill_switch"
+
+
+PNL_QUANTUM = Decimal("1e-12")
+"""Realised PnL is kept to 1e-12 of the home currency (far below any currency's cent)."""
 
 
 @attrs.frozen
@@ -401,7 +405,8 @@ class ExecutorCore:
         Fees in any asset count; inventory the cycle leaves behind (dust, a held leftover,
         a stat-arb position) is valued at its reference price, so only what was truly paid
         (fees, spread, unwind slippage) or gained shows as realised. An asset without a
-        reference price counts as nothing.
+        reference price counts as nothing. Home flows are exact; the valuation of leftovers
+        multiplies by prices, so the sum is rounded half-even to :data:`PNL_QUANTUM`.
         """
         home = cycle.opportunity.home
         references = cls._reference_prices(cycle)
@@ -413,7 +418,7 @@ class ExecutorCore:
                 pnl += amount * references[asset]
             else:
                 log.warning("executor.unvalued_leftover", cycle_id=cycle.id, asset=asset)
-        return pnl
+        return pnl.quantize(PNL_QUANTUM, rounding=ROUND_HALF_EVEN)
 
     @staticmethod
     def _broken_outcome(cycle: Cycle) -> str:

@@ -9,7 +9,7 @@ the quote asset.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 import attrs
 
@@ -26,6 +26,17 @@ _ZERO = Decimal(0)
 
 type Taken = dict[tuple[Side, Decimal], Decimal]
 """Quantity already taken per (side of our order, level price) from the current book."""
+
+
+FEE_QUANTUM = Decimal("1e-8")
+"""Fees are charged in whole units of 1e-8 of the fee asset, rounded up, as an exchange does
+(Kraken reports fees to at most 8 decimals): a simulated fill never understates its fee, and
+every amount derived from fills stays within the storage precision (DECIMAL(38,18))."""
+
+
+def charged_fee(cost: Decimal, rate: Decimal) -> Decimal:
+    """The fee on a trade of ``cost`` at ``rate``, rounded up to :data:`FEE_QUANTUM`."""
+    return (cost * rate).quantize(FEE_QUANTUM, rounding=ROUND_CEILING)
 
 
 @attrs.define
@@ -90,7 +101,7 @@ def match_ioc(
         if qty <= 0:
             continue
         taken[key] = taken.get(key, _ZERO) + qty
-        fee = qty * level.price * fee_rate
+        fee = charged_fee(qty * level.price, fee_rate)
         totals.cum_qty += qty
         totals.cum_cost += qty * level.price
         totals.cum_fee += fee

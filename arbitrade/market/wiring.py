@@ -7,6 +7,7 @@ Feeds restart one by one with backoff when their connection drops; the graph res
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Final
 
 from actors import Backoff, ChildSpec, Intensity, Mailbox, Strategy, SupervisorSpec
@@ -28,18 +29,20 @@ def market_supervisor(
     fees: FeeRates,
     *,
     transport: Transport | None = None,
+    capital: Decimal | None = None,
     name: str = "market",
 ) -> SupervisorSpec:
     """Feeds (book first: it announces the instruments) and the pair graph, one for one.
 
     The graph starts before the feeds so it is subscribed to the bus when the first instrument
-    snapshot goes out.
+    snapshot goes out. ``capital`` caps each cycle's start amount (see ``PairGraphActor``).
     """
     children: list[ChildSpec] = [
         ChildSpec(
             PAIR_GRAPH,
             factory=PairGraphActor,
             args=(graph, fees),
+            kwargs={"capital": capital},
             mailbox=Mailbox(capacity=20_000),
         ),
         ChildSpec(

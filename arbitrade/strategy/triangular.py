@@ -14,6 +14,7 @@ silently missing a change.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Final
 
 import attrs
@@ -21,6 +22,7 @@ import trio
 
 from actors import Actor, Lossless
 from arbitrade.graph import CycleDetector, DetectorStatistics, FeeRates, GraphSettings, PairGraph
+from arbitrade.graph.capital import resize_to_capital
 from arbitrade.messages import (
     TOPIC_BOOK_STATE,
     TOPIC_BOOK_TOP,
@@ -30,6 +32,7 @@ from arbitrade.messages import (
     BookStateChanged,
     BookTop,
     InstrumentsLoaded,
+    Opportunity,
 )
 
 INPUT_CAPACITY: Final = 10_000
@@ -50,12 +53,24 @@ class PairGraphActor(Actor[Any]):
         settings: homes, cycle length, minimum profit, staleness, depth walked.
         fees: the taker fee of each pair (the fee profile in ``config/fees.toml``).
         subscribe: take inputs from the bus (False in tests that send them directly).
+        capital: the most home currency one cycle may start with (the risk gate's notional
+            limit); a deeper opportunity is re-sized within it by the graph's own exact sizing
+            (:func:`~arbitrade.graph.capital.resize_to_capital`), or dropped if that leaves none.
     """
 
-    def __init__(self, settings: GraphSettings, fees: FeeRates, *, subscribe: bool = True) -> None:
+    def __init__(
+        self,
+        settings: GraphSettings,
+        fees: FeeRates,
+        *,
+        subscribe: bool = True,
+        capital: Decimal | None = None,
+    ) -> None:
         self.settings = settings
         self.fees = fees
         self.subscribe = subscribe
+        self.capital = capital
+        self.tops: dict[str, BookTop] = {}
         self.detector: CycleDetector | None = None
         self._graphs = 0
         self._found = 0
@@ -70,6 +85,7 @@ class PairGraphActor(Actor[Any]):
     async def receive(self, message: Any) -> object:
         detector = self.detector
         if type(message) is BookTop:
+            self.tops[message.symbol] = message
             if detector is not None:
                 found = detector.on_book_top(message)
                 if found:
@@ -113,10 +129,28 @@ class PairGraphActor(Actor[Any]):
             homes=settings.home_currencies,
         )
 
+    def _fit(self, opportunity: Opportunity) -> Opportunity | None:
+        if self.capital is None or self.detector is None:
+            return opportunity
+        if opportunity.start_amount <= self.capital:
+            return opportunity
+        fitted = resize_to_capital(
+            opportunity,
+            self.capital,
+            self.detector.graph,
+            self.tops,
+            max_levels=self.settings.max_levels,
+            min_profit_bps=self.settings.min_profit_bps,
+        )
+        return fitted if isinstance(fitted, Opportunity) else None
+
     async def _publish(self, found: list[Any]) -> None:
         publish = self.context.bus.publish
         log = self.context.log
-        for opportunity in found:
+        for candidate in found:
+            opportunity = self._fit(candidate)
+            if opportunity is None:
+                continue
             self._found += 1
             log.info(
                 "opportunity.found",

@@ -60,15 +60,15 @@ def test_hand_worked_triangle_when_replayed_matches_pnl_and_fees_to_the_last_lot
     Leg 1, buy BTC/USD at 60010.0: 1000 / (60010 * 1.001) = 0.016647 BTC, down to the lot
       (0.0001): 0.0166 BTC; cost 996.166 USD, fee 0.996166 USD, spent 997.162166 USD.
     Leg 2, buy ETH/BTC at 0.04900 with 0.0166 BTC: 0.0166 / (0.049 * 1.001) = 0.33843 ETH,
-      down to the lot (0.001): 0.338 ETH; cost 0.016562 BTC, fee 0.000016562 BTC;
-      left over 0.0166 - 0.016578562 = 0.000021438 BTC.
+      down to the lot (0.001): 0.338 ETH; cost 0.016562 BTC, fee 0.000016562 BTC charged as
+      0.00001657 BTC (fees are rounded up to 1e-8); left over 0.0166 - 0.01657857 = 0.00002143 BTC.
     Leg 3, sell ETH/USD at 3000.00: 0.338 ETH -> 1014.00 USD, fee 1.014 USD, 1012.986 USD.
     Realised PnL (the executor values the BTC left over at the 60010.0 it was bought at):
-      1012.986 - 997.162166 + 0.000021438 * 60010 = 15.823834 + 1.28649438 = 17.11032838 USD.
-    Fees in USD (BTC at the BTC/USD mid, 60005): 0.996166 + 0.000016562 * 60005 + 1.014
-      = 0.996166 + 0.99380281 + 1.014 = 3.00396881 USD; gross PnL = 17.11032838 + 3.00396881.
+      1012.986 - 997.162166 + 0.00002143 * 60010 = 15.823834 + 1.2860143 = 17.1098483 USD.
+    Fees in USD (BTC at the BTC/USD mid, 60005): 0.996166 + 0.00001657 * 60005 + 1.014
+      = 0.996166 + 0.99428285 + 1.014 = 3.00444885 USD; gross PnL = 17.1098483 + 3.00444885.
     Equity at mids: before 10000 + 0.1 * 60005 + 1 * 3000.5 = 19001; after
-      10015.823834 + 0.100021438 * 60005 + 3000.5 = 19018.11022119.
+      10015.823834 + 0.10002143 * 60005 + 3000.5 = 19018.10974115.
     """
     report = run(
         events=[str(mispriced)],
@@ -85,11 +85,11 @@ def test_hand_worked_triangle_when_replayed_matches_pnl_and_fees_to_the_last_lot
         1,
         1,
     )
-    assert Decimal(figures["net_pnl"]) == Decimal("17.11032838")
-    assert Decimal(figures["fees"]) == Decimal("3.00396881")
-    assert Decimal(figures["gross_pnl"]) == Decimal("20.11429719")
+    assert Decimal(figures["net_pnl"]) == Decimal("17.1098483")
+    assert Decimal(figures["fees"]) == Decimal("3.00444885")
+    assert Decimal(figures["gross_pnl"]) == Decimal("20.11429715")
     assert Decimal(figures["start_equity"]) == Decimal("19001")
-    assert Decimal(figures["end_equity"]) == Decimal("19018.11022119")
+    assert Decimal(figures["end_equity"]) == Decimal("19018.10974115")
     assert (figures["fill_ratio"], figures["slippage_bps"]) == (1.0, 0.0)
 
 

@@ -5,7 +5,8 @@ per cycle. :func:`resize_to_capital` keeps the opportunity's legs and books, cap
 leg's visible levels at the capital (in the home currency, fee included for a buy) and runs
 the graph's own exact :func:`~arbitrade.graph.size_cycle` again, so the smaller cycle is sized
 and rounded by the same rules as any other. (A ``max_start`` argument on the graph's sizing
-would make this unnecessary; until then it lives here.)
+would make this unnecessary; until then it lives here, for the pair-graph actor and the
+backtest.)
 """
 
 from __future__ import annotations
