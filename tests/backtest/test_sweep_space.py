@@ -282,3 +282,43 @@ class TestTpe:
             asked += 1
             source.tell(point, 0.0)
         assert asked == 3
+
+
+def test_public_names_when_listed_are_pinned() -> None:
+    """The package's public face is exactly these names (a change is deliberate)."""
+    import arbitrade.backtest.sweep as sweep
+
+    assert sorted(name for name in dir(sweep) if not name.startswith("_")) == [
+        "Choice",
+        "ExecutorHandle",
+        "ExecutorUnavailable",
+        "FloatRange",
+        "IntRange",
+        "METHODS",
+        "OBJECTIVES",
+        "Objective",
+        "ParameterSpace",
+        "Point",
+        "PointOutcome",
+        "PointRow",
+        "PointTask",
+        "SweepError",
+        "SweepNotFound",
+        "SweepOverview",
+        "SweepProgress",
+        "SweepRecord",
+        "SweepResult",
+        "SweepSpec",
+        "SweepStoreUnavailable",
+        "default_workers",
+        "list_sweeps",
+        "load_sweep",
+        "load_sweep_spec",
+        "open_executor",
+        "point_id",
+        "run_point",
+        "run_sweep",
+        "start_sweep",
+        "sweep_spec_from",
+        "warm_up",
+    ]

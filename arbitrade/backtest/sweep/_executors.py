@@ -100,6 +100,10 @@ def open_executor(
     included) it cancels pending points and terminates its processes, and the Dask client
     cancels the sweep's tasks. Either way the exception propagates.
 
+    As with any ``spawn`` or ``forkserver`` pool, a script that opens the local pool must
+    start from an ``if __name__ == "__main__":`` guard: each worker re-imports the main
+    module (the ``arbitrade`` command and ``python -m arbitrade`` are safe).
+
     Raises:
         ExecutorUnavailable: the scheduler cannot be reached (within 10 s), or ``distributed``
             is not installed (``uv sync --extra research``).
