@@ -128,7 +128,10 @@ def build_tree(settings: Settings, components: Components, venue: Venue) -> Supe
             writer_child(settings.duckdb_path),
             sink_child(settings=components.sink),
         ],
-        strategy=Strategy.REST_FOR_ONE,
+        # One for one: a crashed writer thread restarts alone while the sink keeps buffering
+        # and retries its batch (rest-for-one made the sink wait 30 s on the dead writer and
+        # lose its buffer: found by the soak, tests/soak/test_writer_crash.py).
+        strategy=Strategy.ONE_FOR_ONE,
         intensity=Intensity(max_restarts=5, within=60.0),
     )
     return SupervisorSpec(

@@ -14,6 +14,7 @@ silently missing a change.
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import Any, Final
 
@@ -71,6 +72,7 @@ class PairGraphActor(Actor[Any]):
         self.subscribe = subscribe
         self.capital = capital
         self.tops: dict[str, BookTop] = {}
+        self._run_id = uuid.uuid4().hex[:12]
         self.detector: CycleDetector | None = None
         self._graphs = 0
         self._found = 0
@@ -112,8 +114,9 @@ class PairGraphActor(Actor[Any]):
             home_currencies=settings.home_currencies,
             max_cycle_length=settings.max_cycle_length,
         )
-        # ids stay unique across restarts and rebuilt graphs
-        prefix = f"tri-{id(self) % 100_000:05d}-{self._graphs}-"
+        # ids stay unique across restarts, rebuilt graphs and processes: client order ids are
+        # derived from them, so a repeat could double an order on the exchange
+        prefix = f"tri-{self._run_id}-{self._graphs}-"
         self.detector = CycleDetector(
             graph,
             min_profit_bps=settings.min_profit_bps,

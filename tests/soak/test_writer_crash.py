@@ -74,7 +74,6 @@ async def _crash_writer_while_publishing(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="rest-for-one persistence: writer crash loses rows")
 async def test_writer_crash_when_app_persistence_supervisor_loses_no_rows(tmp_path: Path) -> None:
     """The app's persistence subtree survives a writer crash within 2 s, losing nothing."""
     path = tmp_path / "app.duckdb"
