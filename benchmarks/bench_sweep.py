@@ -15,7 +15,10 @@
    outcome, minus its run time: task transfer, building settings, loading the recording on a
    worker's first point, the report's trip back), mean, median and worst; and worker
    utilisation (run time over wall time times workers: what the coordinator, storage and
-   scheduling leave idle). Then the 2-worker / 1-worker ratio of points per minute per round.
+   scheduling leave idle); and the CPU the workers got (their user+system time during the
+   sweep, from /proc, over wall time times workers): below 100% the machine's other load took
+   the rest. Then the 2-worker / 1-worker ratio of points per minute per round, and of points
+   per worker CPU-minute (what the ratio would be on idle cores).
 Target (shared/targets.md): 2 workers >= 1.8x the points per minute of 1 worker; overhead
 per point <= 1 s. The machine is shared: the load average is printed beside each run.
 """
@@ -31,6 +34,7 @@ from pathlib import Path
 
 from arbitrade.backtest._simrecord import record_simulator
 from arbitrade.backtest.sweep import (
+    ExecutorHandle,
     load_sweep,
     open_executor,
     run_sweep,
@@ -56,6 +60,24 @@ def _recording(seconds: float, pairs: int, cache: Path | None, scratch: Path) ->
     return out
 
 
+def _cpu_seconds(pids: set[int]) -> float:
+    """User + system CPU seconds of the processes ``pids`` so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _worker_pids(handle: ExecutorHandle) -> set[int]:
+    pids = set()
+    for _ in range(10 * handle.slots):
+        pids.add(handle.executor.submit(os.getpid).result())
+        if len(pids) >= handle.slots:
+            break
+    return pids
+
+
 def _one(
     recording: Path, pairs: int, points: int, workers: int, scratch: Path, tag: str
 ) -> dict[str, float]:
@@ -68,11 +90,14 @@ def _one(
     database = scratch / f"sweep-{tag}-{workers}w.duckdb"
     with open_executor(workers=workers) as handle:
         start_up = warm_up(handle)
+        pids = _worker_pids(handle)
         sweep_id = start_sweep(spec, database)
         load = os.getloadavg()[0]
+        cpu_before = _cpu_seconds(pids)
         started = time.perf_counter()
         result = run_sweep(database, sweep_id, handle.executor, slots=handle.slots)
         wall = time.perf_counter() - started
+        cpu = _cpu_seconds(pids) - cpu_before
     rows = load_sweep(database, sweep_id).points
     assert result.done == points, f"{result.failed} points failed: {[r.error for r in rows]}"
     runs = [row.run_seconds for row in rows]
@@ -88,6 +113,8 @@ def _one(
         "over_p50": statistics.median(overheads),
         "over_max": max(overheads),
         "utilisation": sum(runs) / (wall * workers),
+        "cpu_share": cpu / (wall * workers),
+        "points_per_cpu_minute": points / cpu * 60,
     }
 
 
@@ -110,11 +137,12 @@ def main() -> None:
         header = (
             f"{'round':>5} {'workers':>7} {'load':>5} {'start s':>7} {'wall s':>7}"
             f" {'points/min':>10} {'run s':>6} {'overhead s: mean':>16} {'p50':>6}"
-            f" {'max':>6} {'util':>5}"
+            f" {'max':>6} {'util':>5} {'cpu':>5} {'pts/cpu-min':>11}"
         )
         print(header)
         print("-" * len(header))
-        ratios = []
+        ratios: list[float] = []
+        cpu_ratios: list[float] = []
         for round_number in range(1, args.rounds + 1):
             by_workers = {}
             for workers in (1, 2):
@@ -124,14 +152,23 @@ def main() -> None:
                     f"{round_number:>5} {workers:>7} {row['load']:>5.1f} {row['start_up']:>7.2f}"
                     f" {row['wall']:>7.2f} {row['ppm']:>10.1f} {row['run']:>6.2f}"
                     f" {row['over_mean']:>16.3f} {row['over_p50']:>6.3f} {row['over_max']:>6.3f}"
-                    f" {row['utilisation']:>5.0%}"
+                    f" {row['utilisation']:>5.0%} {row['cpu_share']:>5.0%}"
+                    f" {row['points_per_cpu_minute']:>11.1f}"
                 )
             ratios.append(by_workers[2]["ppm"] / by_workers[1]["ppm"])
+            cpu_ratios.append(
+                2 * by_workers[2]["points_per_cpu_minute"] / by_workers[1]["points_per_cpu_minute"]
+            )
         print()
         print(
             "points/min, 2 workers over 1 (per round): "
             + ", ".join(f"{ratio:.2f}x" for ratio in ratios)
             + f"; median {statistics.median(ratios):.2f}x (target >= 1.8x)"
+        )
+        print(
+            "on idle cores (2 x points per worker CPU-minute, 2 workers over 1): "
+            + ", ".join(f"{ratio:.2f}x" for ratio in cpu_ratios)
+            + f"; median {statistics.median(cpu_ratios):.2f}x"
         )
 
 
