@@ -455,7 +455,7 @@ class ExecutorCore:
                     cost += reference - (traded - fill.fee)
                 else:
                     cost += (traded + fill.fee) - reference
-        return cost
+        return cost.quantize(PNL_QUANTUM, rounding=ROUND_HALF_EVEN)
 
     # --- audit -------------------------------------------------------------------------------
     def _audit(

@@ -155,6 +155,8 @@ class PairGraphActor(Actor[Any]):
             if opportunity is None:
                 continue
             self._found += 1
+            # publish first: the log line is not on the tick-to-order path
+            await publish(TOPIC_OPPORTUNITIES, opportunity)
             log.info(
                 "opportunity.found",
                 id=opportunity.id,
@@ -165,4 +167,3 @@ class PairGraphActor(Actor[Any]):
                 home=opportunity.home,
                 latency_us=round(opportunity.latency * 1e6, 1),
             )
-            await publish(TOPIC_OPPORTUNITIES, opportunity)
