@@ -33,9 +33,13 @@ GRAPH = GraphSettings(home_currencies=("USD",), max_book_age=30.0)
 
 
 def sim_config(**changes: Any) -> SimConfig:
-    """The small universe, ticking every 20 ms, shallow books, no random mispricings."""
+    """The small universe, ticking every 50 ms, shallow books, no random mispricings.
+
+    A gentle pace: on a loaded machine a faster market outruns the feed (in debug mode), and
+    then fresh snapshots queue behind a backlog of updates.
+    """
     market = SimMarketSettings(
-        tick_seconds=0.02, mispricing_rate=0.0, levels_per_side=30, deep_levels_per_side=30
+        tick_seconds=0.05, mispricing_rate=0.0, levels_per_side=30, deep_levels_per_side=30
     )
     config = SimConfig(symbols=SYMBOLS, market=market, heartbeat_seconds=0.2)
     return attrs.evolve(config, **changes)
@@ -88,7 +92,7 @@ class Recorder:
         kind: type[T],
         predicate: Callable[[T], bool] | None = None,
         *,
-        within: float = 5.0,
+        within: float = 10.0,
     ) -> T:
         """The next ``kind`` (matching ``predicate``) after the previous match, within
         ``within`` seconds; fails listing the last few items seen instead."""
@@ -116,7 +120,7 @@ class Recorder:
 
 
 async def eventually(
-    check: Callable[[], Awaitable[bool]], *, within: float = 5.0, interval: float = 0.05
+    check: Callable[[], Awaitable[bool]], *, within: float = 10.0, interval: float = 0.05
 ) -> None:
     """Poll ``check`` (e.g. asking an actor for its counters) until it holds.
 

@@ -43,7 +43,7 @@ class TestBookFeed:
             )
             assert subscribed.reason == f"{len(SYMBOLS)} books"
             live = set()
-            with trio.fail_after(5):
+            with trio.fail_after(10):
                 while live != set(SYMBOLS):
                     state = await states.expect(BookStateChanged)
                     assert state.health is BookHealth.LIVE

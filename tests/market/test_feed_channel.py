@@ -49,7 +49,7 @@ class TestChannelFeed:
             await harness.start_tree(channel_tree(sim.ws_public_url, "ticker", "trade"))
 
             tickers: set[str] = set()
-            with trio.fail_after(5):
+            with trio.fail_after(10):
                 while tickers != set(SYMBOLS):
                     message = await relayed.expect(TickerMessage, lambda m: m.type == "snapshot")
                     tickers.update(t.symbol for t in message.tickers)
@@ -81,10 +81,10 @@ class TestChannelFeed:
             await relayed.expect(TickerMessage)
             sim.simulator.drop_connections()
             crashed = await harness.expect_event(
-                ChildCrashed, lambda e: e.path == TICKER_PATH, within=5.0
+                ChildCrashed, lambda e: e.path == TICKER_PATH, within=10.0
             )
             assert crashed.error_message == "ticker feed: connection dropped"
-            await harness.expect_event(ChildRestarted, lambda e: e.path == TICKER_PATH, within=5.0)
+            await harness.expect_event(ChildRestarted, lambda e: e.path == TICKER_PATH, within=10.0)
             relayed.skip()
             await relayed.expect(TickerMessage, lambda m: m.type == "snapshot")
 
@@ -99,14 +99,15 @@ class TestChannelFeed:
             with capture_logs() as logs:
                 sim.simulator.set_faults(garbage_frames=2)
 
-                async def two_decode_errors() -> bool:
-                    statistics = await harness.registry.lookup(TRADE_PATH).ask(GetFeedStatistics())
-                    return isinstance(statistics, FeedStatistics) and statistics.decode_errors >= 2
+                async def two_logged() -> bool:  # logged after they were counted
+                    return sum(e["event"] == "feed.bad_frame" for e in logs) >= 2
 
-                await eventually(two_decode_errors)
-            assert [e["channel"] for e in logs if e["event"] == "feed.bad_frame"] == [
-                "trade",
-                "trade",
-            ]
+                await eventually(two_logged)
+            statistics = await harness.registry.lookup(TRADE_PATH).ask(GetFeedStatistics())
+            assert isinstance(statistics, FeedStatistics)
+            assert statistics.decode_errors == 2
+            assert statistics.relayed >= 1
+            bad = [e for e in logs if e["event"] == "feed.bad_frame"]
+            assert [e["channel"] for e in bad] == ["trade", "trade"]
             relayed.skip()
             await relayed.expect(TradeMessage)

@@ -32,7 +32,7 @@ from tests.market.conftest import FEED_PATH, SYMBOLS, Recorder, eventually, mark
 GRAPH_PATH = "root/market/pair_graph"
 
 
-async def all_live(states: Recorder, within: float = 5.0) -> None:
+async def all_live(states: Recorder, within: float = 10.0) -> None:
     """Consume book states until every symbol has gone live (again)."""
     live: set[str] = set()
     with trio.fail_after(within):
@@ -65,7 +65,7 @@ class TestConnectionLoss:
             # Nothing flows, and the watchdog's ping is answered too late (0.6 s timeout).
             sim.simulator.set_faults(stalled_channels=["book", "heartbeat"], ack_delay_seconds=2.0)
             crashed = await harness.expect_event(
-                ChildCrashed, lambda e: e.path == FEED_PATH, within=5.0
+                ChildCrashed, lambda e: e.path == FEED_PATH, within=10.0
             )
             sim.simulator.set_faults(stalled_channels=[], ack_delay_seconds=0.0)
 
@@ -77,7 +77,7 @@ class TestConnectionLoss:
             )
             resyncing = await states.expect(BookStateChanged)
             assert (resyncing.health, resyncing.reason) == (BookHealth.RESYNCING, "feed stopped")
-            await harness.expect_event(ChildRestarted, lambda e: e.path == FEED_PATH, within=5.0)
+            await harness.expect_event(ChildRestarted, lambda e: e.path == FEED_PATH, within=10.0)
             await all_live(states)
 
     async def test_feed_when_connection_dropped_crashes_restarts_and_books_go_live(
@@ -91,12 +91,12 @@ class TestConnectionLoss:
 
             sim.simulator.drop_connections()
             crashed = await harness.expect_event(
-                ChildCrashed, lambda e: e.path == FEED_PATH, within=5.0
+                ChildCrashed, lambda e: e.path == FEED_PATH, within=10.0
             )
             assert crashed.error_type == "FeedDisconnected"
             assert crashed.error_message == "book feed: connection dropped"
             restarted = await harness.expect_event(
-                ChildRestarted, lambda e: e.path == FEED_PATH, within=5.0
+                ChildRestarted, lambda e: e.path == FEED_PATH, within=10.0
             )
             assert restarted.backoff > 0
             await all_live(states)
@@ -115,11 +115,11 @@ class TestConnectionLoss:
 
             sim.simulator.drop_connections()
             crashed = await harness.expect_event(
-                ChildCrashed, lambda e: e.path == FEED_PATH, within=5.0
+                ChildCrashed, lambda e: e.path == FEED_PATH, within=10.0
             )
             sim.simulator.set_faults(ack_delay_seconds=0.0)
             assert crashed.error_message == "book feed: connection dropped"
-            await harness.expect_event(ChildRestarted, lambda e: e.path == FEED_PATH, within=5.0)
+            await harness.expect_event(ChildRestarted, lambda e: e.path == FEED_PATH, within=10.0)
             await all_live(states)
 
 
@@ -157,15 +157,15 @@ class TestChecksumMismatch:
             await all_live(states)
             graph = harness.registry.lookup(GRAPH_PATH)
 
-            # Slow acknowledgements stretch the resync (unsubscribe, subscribe) to about 1 s.
-            sim.simulator.set_faults(corrupt_checksums=1, ack_delay_seconds=0.5)
+            # Slow acknowledgements stretch the resync (unsubscribe, subscribe) to about 1.5 s.
+            sim.simulator.set_faults(corrupt_checksums=1, ack_delay_seconds=0.75)
             resyncing = await states.expect(BookStateChanged)
             assert resyncing.health is BookHealth.RESYNCING
             mark = len(tops.history)
             before = await graph.ask(GetGraphStatistics())
             await trio.sleep(0.4)
             during = await graph.ask(GetGraphStatistics())
-            live = await states.expect(BookStateChanged, within=5.0)
+            live = await states.expect(BookStateChanged, within=10.0)
             sim.simulator.set_faults(ack_delay_seconds=0.0)
 
             assert (live.symbol, live.health) == (resyncing.symbol, BookHealth.LIVE)
@@ -192,15 +192,15 @@ class TestBadFrames:
             with capture_logs() as logs:
                 sim.simulator.set_faults(garbage_frames=3, truncated_frames=3)
 
-                async def six_decode_errors() -> bool:
-                    return (await feed_statistics(harness)).decode_errors >= 6
+                async def six_logged() -> bool:  # logged after they were counted
+                    return sum(e["event"] == "feed.bad_frame" for e in logs) >= 6
 
-                await eventually(six_decode_errors)
+                await eventually(six_logged)
+            assert (await feed_statistics(harness)).decode_errors >= 6
             tops.skip()
             for symbol in ("BTC/USD", "ETH/USD"):
                 await tops.expect(BookTop, lambda t, s=symbol: t.symbol == s)  # type: ignore[misc]
 
             bad = [e for e in logs if e["event"] == "feed.bad_frame"]
-            assert len(bad) >= 6
-            assert {e["log_level"] for e in bad} == {"warning"}
+            assert {(e["log_level"], e["channel"]) for e in bad} == {("warning", "book")}
             assert not feed_crashes(harness)
