@@ -124,7 +124,7 @@ def _at(point: EquityPoint) -> float:
 
 
 def configuration_rows(settings: dict[str, Any]) -> list[tuple[str, str]]:
-    """A report's settings as (setting, value) rows; nested mappings flattened with dots."""
+    """A report's settings (or replay facts) as (name, value) rows; mappings flattened."""
     rows: list[tuple[str, str]] = []
     for key, value in settings.items():
         if isinstance(value, dict) and key != "balances":
@@ -344,7 +344,7 @@ def report_context(report: BacktestReport) -> dict[str, Any]:
         },
         "configuration": configuration_rows(body.get("settings", {})),
         "inputs": body.get("inputs", []),
-        "replay": body.get("replay", {}),
+        "replay": configuration_rows(body.get("replay", {})),
         "code_version": body.get("code_version", ""),
         "chart": equity_svg(points, width=960, height=240) if points else Markup(""),
         "curve_points": len(body.get("equity_curve", [])),

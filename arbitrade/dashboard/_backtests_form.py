@@ -218,7 +218,7 @@ def form_groups(
             if name in NESTED:
                 groups.append(
                     FormGroup(
-                        f"{title} · {NESTED[name].__name__}" if name == "parameters" else title,
+                        f"{title} parameters" if name == "parameters" else title,
                         _nested_fields(name, submitted, errors),
                         nested=True,
                         error=errors.get(name, ""),

@@ -15,7 +15,7 @@ import attrs
 import pytest
 import trio
 import trio.testing
-from quart.typing import TestAppProtocol as TestApp
+from quart import typing as quart_typing
 from quart.typing import TestClientProtocol as Client
 from quart_trio import QuartTrio
 
@@ -62,7 +62,7 @@ async def worker(app: QuartTrio) -> FakeWorker:
 
 
 @pytest.fixture
-async def served(app: QuartTrio, worker: FakeWorker) -> AsyncIterator[TestApp]:
+async def served(app: QuartTrio, worker: FakeWorker) -> AsyncIterator[quart_typing.TestAppProtocol]:
     """The app with its lifespan running (runs are tasks in the app's nursery)."""
     async with app.test_app() as test_app:
         yield test_app
@@ -74,7 +74,7 @@ async def runner(app: QuartTrio) -> BacktestRunner:
 
 
 @pytest.fixture
-async def client(served: TestApp) -> Client:
+async def client(served: quart_typing.TestAppProtocol) -> Client:
     return served.test_client()
 
 
@@ -327,7 +327,11 @@ class TestCancel:
         assert 'data-status="cancelled"' in html
 
     async def test_cancel_when_signed_out_answers_401_and_the_run_goes_on(
-        self, operator: Client, worker: FakeWorker, runner: BacktestRunner, served: TestApp
+        self,
+        operator: Client,
+        worker: FakeWorker,
+        runner: BacktestRunner,
+        served: quart_typing.TestAppProtocol,
     ) -> None:
         """Cancelling is a control too."""
         await start(operator, valid_form())

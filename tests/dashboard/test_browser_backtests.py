@@ -1,0 +1,193 @@
+"""The backtests page in real headless Chromium: run one, watch it, find its report, open it.
+
+The demo dashboard runs in a subprocess whose working directory is a temporary folder, so its
+backtests database (``data/arbitrade-backtests.duckdb``, beside the bot's default file) lives
+there; the backtest replays ninety seconds of the simulator fixture in a real worker process.
+Screenshots go to the artifacts folder the other browser tests use (printed at the start).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+REPO = Path(__file__).resolve().parents[2]
+TOKEN = "browser-backtests-operator-token"
+RECORDING = REPO / "tests" / "fixtures" / "recordings" / "sim-6pairs-3min"
+FEES = REPO / "config" / "fees.toml"
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium)",
+        allow_module_level=True,
+    )
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+RECORD_STATES = """() => {
+  window.__runStates = [];
+  const note = () => {
+    const run = document.querySelector('[data-testid=backtest-run]');
+    if (run) window.__runStates.push([run.dataset.status, +run.dataset.done, +run.dataset.total]);
+  };
+  new MutationObserver(note).observe(
+    document.querySelector('#backtest-progress'), {childList: true, subtree: true});
+  note();
+}"""
+"""Keeps every state the streamed run panel shows: [status, events done, events in total]."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def artifacts(request: pytest.FixtureRequest) -> Path:
+    folder = Path(os.environ.get("ARBITRADE_TEST_ARTIFACTS", REPO / "test-artifacts")) / "dashboard"
+    folder.mkdir(parents=True, exist_ok=True)
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"backtests screenshots: {folder}")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("backtests-browser")
+
+
+@pytest.fixture(scope="module")
+def demo(workdir: Path) -> Iterator[str]:
+    """The demo dashboard on a free loopback port, working in a temporary folder."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "arbitrade.dashboard.demo", "--port", str(port), "--token", TOKEN],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=workdir,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            process.kill()
+            _, stderr = process.communicate(timeout=10)
+            pytest.fail(f"the demo did not become healthy: {stderr[-2000:]}")
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+
+
+@pytest.fixture(scope="module")
+def page() -> Iterator[Page]:
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+        )
+        context = browser.new_context(viewport={"width": 1360, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        yield page
+        context.close()
+        browser.close()
+
+
+def fill_form(page: Page, **values: str) -> None:
+    for name, value in values.items():
+        page.fill(f"#backtest-form [name='{name}']", value)
+
+
+def test_backtest_when_run_from_the_page_streams_progress_and_opens_its_report(
+    demo: str, page: Page, artifacts: Path, workdir: Path
+) -> None:
+    """Sign in, refuse a bad value, run, watch progress, find the report in the list, open it."""
+    page.goto(demo + "/controls")
+    page.fill("#name", "backtester")
+    page.fill("#token", TOKEN)
+    page.click("form[action='/login'] button")
+    page.wait_for_selector("[data-testid=operator]")
+
+    page.goto(demo + "/backtests")
+    database = page.inner_text("[data-testid=backtests-database]")
+    assert database.endswith("arbitrade-backtests.duckdb")
+    form = {
+        "events": str(RECORDING),
+        "end": "2024-05-01T10:01:30Z",
+        "balances": "USD=10000, BTC=0.2, ETH=3, SOL=50",
+        "fees_path": str(FEES),
+    }
+    fill_form(page, **form, capital="50000")
+    page.click("[data-testid=run-backtest]")
+    assert "exceeds the starting USD balance" in page.inner_text("#error-capital")
+    assert page.locator("[data-testid=backtest-run]").count() == 0  # nothing started
+    page.screenshot(path=artifacts / "backtests-refused.png", full_page=True)
+
+    fill_form(page, capital="1000")
+    page.click("[data-testid=run-backtest]")
+    page.wait_for_selector(".flash")
+    assert "Backtest 1 started" in page.inner_text(".flash")
+    page.evaluate(RECORD_STATES)
+    # the worker's first step comes after it started, loaded the recording and replayed 1024
+    page.wait_for_function(
+        "() => window.__runStates.some(([status, done]) => status !== 'running' || done > 0)",
+        timeout=180_000,
+    )
+    page.screenshot(path=artifacts / "backtests-running.png", full_page=True)
+    page.wait_for_selector("[data-testid=backtest-run][data-status=finished]", timeout=180_000)
+    states = page.evaluate("window.__runStates")
+    running = [state for state in states if state[0] == "running" and state[1] > 0]
+    assert running, f"no progress was streamed: {states}"
+    assert all(done <= total for _, done, total in running)
+    assert states[-1][0] == "finished"
+
+    report_id = page.inner_text("[data-testid=backtest-report-link]")
+    row = f"#backtest-report-rows tr[data-report='{report_id}']"
+    page.wait_for_selector(row)  # the list refreshed itself when the run ended
+    assert (
+        page.locator("#backtest-report-rows tbody tr").first.get_attribute("data-report")
+        == report_id
+    )
+    page.screenshot(path=artifacts / "backtests-finished.png", full_page=True)
+
+    page.click(f"{row} a")
+    page.wait_for_selector("[data-testid=report-chart] svg.equity polyline")
+    assert page.inner_text("[data-testid=report-id]") == report_id
+    assert page.title() == f"Backtest {report_id} · Arbitrade"
+    assert "Opportunities seen" in page.inner_text("#report-figures")
+    configuration = page.inner_text("#report-configuration")
+    assert "sim-6pairs-3min" in configuration
+    assert "2024-05-01T10:01:30Z" in configuration
+    page.screenshot(path=artifacts / "backtest-report.png", full_page=True)
+    assert (workdir / "data" / "arbitrade-backtests.duckdb").exists()
+    assert not (workdir / "data" / "arbitrade.duckdb").exists()  # the bot's file is untouched
