@@ -15,6 +15,8 @@ import attrs
 import pytest
 import trio
 import trio.testing
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from quart import typing as quart_typing
 from quart.typing import TestClientProtocol as Client
 from quart_trio import QuartTrio
@@ -26,9 +28,11 @@ from arbitrade.backtest.sweep._store import create_sweep, record_point
 from arbitrade.config import Secret, Settings
 from arbitrade.dashboard import AppState, create_app
 from arbitrade.dashboard._backtests import runner_of
+from arbitrade.dashboard._backtests_form import form_names
 from arbitrade.dashboard._backtests_runner import BacktestRunner, RunStatus
 from arbitrade.graph import GraphSettings
 from arbitrade.messages import TOPIC_AUDIT, AuditEvent
+from tests.fuzz.strategies import ODD_STRINGS
 
 from .backtest_samples import FakeWorker, make_report, until_ended, valid_form
 from .conftest import CSRF, TOKEN, sign_in
@@ -535,3 +539,38 @@ class TestReportPage:
         assert 'name="events" value="rec/a, rec/b"' in html
         assert 'name="seed" value="9"' in html
         assert 'name="parameters.min_profit_bps" value="4"' in html
+
+
+FUZZ_VALUES = st.one_of(
+    st.text(max_size=30),
+    ODD_STRINGS,
+    st.sampled_from(
+        ["/", "*", "**/*.parquet", "USD=", "=5", "USD=1,USD=2", "2024-13-01", "x" * 5000]
+    ),
+)
+
+
+class TestUntrustedInput:
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        changes=st.dictionaries(
+            st.sampled_from([*sorted(form_names()), "csrf_token", "unknown"]),
+            FUZZ_VALUES,
+            max_size=3,
+        )
+    )
+    async def test_run_when_form_is_anything_answers_below_500_and_keeps_serving(
+        self, changes: dict[str, str]
+    ) -> None:
+        """Whatever a signed-in operator sends, the answer is 303, 409 or 4xx, never 5xx."""
+        app = create_app(AppState(settings=Settings(operator_token=Secret(TOKEN))))
+        app.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"] = None
+        fake = FakeWorker()
+        runner_of(app).worker = fake
+        async with app.test_app() as served:
+            client = served.test_client()
+            await sign_in(client)
+            status, html = await start(client, {**valid_form(), **changes})
+            assert status < 500, html
+            assert (status == 303) == bool(fake.calls)
+            assert (await client.get("/backtests")).status_code == 200
