@@ -190,6 +190,10 @@ def register_backtests(app: Quart, state: AppState) -> BacktestRunner:
             return body, status, headers
         return await page(status, message=message, **extra)
 
+    async def refused(refusal: Refusal) -> Any:
+        log.warning("dashboard.control_refused", reason=refusal.name.lower(), path=request.path)
+        return await answer(_REFUSAL_STATUS[refusal], refusal.value)
+
     async def audit(kind: str, who: str, detail: dict[str, Any]) -> None:
         event = AuditEvent(
             kind=kind,
@@ -221,10 +225,7 @@ def register_backtests(app: Quart, state: AppState) -> BacktestRunner:
     async def start_backtest() -> Any:
         verdict = await authorise(settings)
         if verdict.refusal is not None:
-            log.warning(
-                "dashboard.control_refused", reason=verdict.refusal.name.lower(), path=request.path
-            )
-            return await answer(_REFUSAL_STATUS[verdict.refusal], verdict.refusal.value)
+            return await refused(verdict.refusal)
         form = await request.form
         submitted = submitted_text(form)
         if runner.busy:
@@ -261,7 +262,7 @@ def register_backtests(app: Quart, state: AppState) -> BacktestRunner:
     async def cancel_backtest() -> Any:
         verdict = await authorise(settings)
         if verdict.refusal is not None:
-            return await answer(_REFUSAL_STATUS[verdict.refusal], verdict.refusal.value)
+            return await refused(verdict.refusal)
         run = runner.snapshot()
         cancelled = runner.cancel()
         text = (

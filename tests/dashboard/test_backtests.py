@@ -519,6 +519,20 @@ class TestReportPage:
         html = await get(client, f"/backtests/{report.report_id[:8]}")
         assert report.report_id in html
 
+    async def test_report_while_running_opens_from_cache_or_answers_503(
+        self, operator: Client, worker: FakeWorker, database: Path
+    ) -> None:
+        """While the worker owns the database, only reports already read can be opened."""
+        seen, unseen = make_report("seen"), make_report("unseen")
+        store_report(database, seen)
+        store_report(database, unseen)
+        await get(operator, f"/backtests/{seen.report_id}")
+        await start(operator, valid_form())
+        await trio.testing.wait_all_tasks_blocked()
+        assert seen.report_id in await get(operator, f"/backtests/{seen.report_id}")
+        html = await get(operator, f"/backtests/{unseen.report_id}", status=503)
+        assert "this report opens when it ends" in html
+
     async def test_report_when_unknown_answers_404(self, client: Client) -> None:
         """An id no report has is a 404 that says so."""
         html = await get(client, "/backtests/bt-0000000000000000", status=404)
