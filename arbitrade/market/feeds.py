@@ -74,6 +74,9 @@ _CHANNEL_DATA: Final = (TickerMessage, TradeMessage, OhlcMessage)
 """What a channel feed relays; heartbeats, status and acknowledgements stay in the feed."""
 
 _WATCH_INTERVAL: Final = 0.05
+_STOP_ANNOUNCE_TIMEOUT: Final = 0.5
+"""Seconds a stopping book feed waits for room to say its books are resyncing (the child's
+shutdown timeout is 2 s)."""
 
 
 class FeedDisconnected(ConnectionError):
@@ -217,18 +220,20 @@ class BookFeed(_ConnectedFeed):
         self.context.start_soon(self._run, client)
 
     async def on_stop(self) -> None:
-        # Whatever happens next, these books are not current any more.
-        if self.books:
-            now = trio.current_time()
-            publish = self.context.bus.publish_nowait
+        # Whatever happens next, these books are not current any more. Wait (briefly) for
+        # room: publish_nowait would deliver to nobody while one lossless subscriber is full.
+        if not self.books:
+            return
+        now = trio.current_time()
+        publish = self.context.bus.publish
+        with trio.move_on_after(_STOP_ANNOUNCE_TIMEOUT) as waited:
             for symbol in self.symbols:
-                try:
-                    publish(
-                        TOPIC_BOOK_STATE,
-                        BookStateChanged(symbol, BookHealth.RESYNCING, "feed stopped", now),
-                    )
-                except trio.WouldBlock:
-                    break
+                await publish(
+                    TOPIC_BOOK_STATE,
+                    BookStateChanged(symbol, BookHealth.RESYNCING, "feed stopped", now),
+                )
+        if waited.cancelled_caught:
+            self.context.log.warning("feed.stop_unannounced", books=len(self.symbols))
 
     async def receive(self, message: Any) -> object:
         if isinstance(message, GetFeedStatistics):

@@ -5,7 +5,8 @@ snapshot (online pairs only, with their precisions, lot sizes and minimums), eve
 fed to the detector, which evaluates only the cycles through the changed pair, and every sized
 :class:`~arbitrade.messages.Opportunity` is published on ``TOPIC_OPPORTUNITIES`` — where the
 risk gate takes it — and logged as ``opportunity.found``. A book that resyncs or whose feed
-stopped is suspended until its next top, so no decision is taken on it.
+stopped is suspended until its next top, so no decision is taken on it. A rebuilt graph (an
+instrument update) starts from the latest top of every book that is not suspended.
 
 Inputs arrive through the bus (``Context.forward``): instruments and book states losslessly;
 book tops losslessly too, so the publisher (the feed) feels backpressure rather than the graph
@@ -72,6 +73,7 @@ class PairGraphActor(Actor[Any]):
         self.subscribe = subscribe
         self.capital = capital
         self.tops: dict[str, BookTop] = {}
+        self._suspended: set[str] = set()
         self._run_id = uuid.uuid4().hex[:12]
         self.detector: CycleDetector | None = None
         self._graphs = 0
@@ -88,15 +90,21 @@ class PairGraphActor(Actor[Any]):
         detector = self.detector
         if type(message) is BookTop:
             self.tops[message.symbol] = message
+            if self._suspended:
+                self._suspended.discard(message.symbol)
             if detector is not None:
                 found = detector.on_book_top(message)
                 if found:
                     await self._publish(found)
         elif isinstance(message, InstrumentsLoaded):
-            self._build(message)
+            found = self._build(message)
+            if found:
+                await self._publish(found)
         elif isinstance(message, BookStateChanged):
-            if detector is not None and message.health is not BookHealth.LIVE:
-                detector.suspend(message.symbol)
+            if message.health is not BookHealth.LIVE:
+                self._suspended.add(message.symbol)
+                if detector is not None:
+                    detector.suspend(message.symbol)
         elif isinstance(message, GetGraphStatistics):
             return self.statistics()
         return None
@@ -105,7 +113,9 @@ class PairGraphActor(Actor[Any]):
         """The detector's counters (None before the first instrument snapshot)."""
         return self.detector.statistics() if self.detector is not None else None
 
-    def _build(self, message: InstrumentsLoaded) -> None:
+    def _build(self, message: InstrumentsLoaded) -> list[Opportunity]:
+        """A graph and detector for ``message``'s universe, primed with the latest top of
+        every book that is not suspended; returns what those books already offer."""
         settings = self.settings
         self._graphs += 1
         graph = PairGraph(
@@ -117,7 +127,7 @@ class PairGraphActor(Actor[Any]):
         # ids stay unique across restarts, rebuilt graphs and processes: client order ids are
         # derived from them, so a repeat could double an order on the exchange
         prefix = f"tri-{self._run_id}-{self._graphs}-"
-        self.detector = CycleDetector(
+        self.detector = detector = CycleDetector(
             graph,
             min_profit_bps=settings.min_profit_bps,
             max_book_age=settings.max_book_age,
@@ -125,12 +135,22 @@ class PairGraphActor(Actor[Any]):
             clock=trio.current_time,
             id_prefix=prefix,
         )
+        # An instrument update rebuilds the graph; a quiet book may not change again for
+        # minutes, so start from what is known rather than from nothing.
+        found: list[Opportunity] = []
+        primed = 0
+        for symbol, top in self.tops.items():
+            if symbol not in self._suspended:
+                primed += 1
+                found += detector.on_book_top(top)
         self.context.log.info(
             "graph.built",
             pairs=len(graph.pairs),
             cycles=graph.cycle_count,
             homes=settings.home_currencies,
+            books=primed,
         )
+        return found
 
     def _fit(self, opportunity: Opportunity) -> Opportunity | None:
         if self.capital is None or self.detector is None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import orjson
 import trio
 
-from actors import Bus, ChildSpec, SupervisorSpec
+from actors import Bus, ChildSpec, Lossless, SupervisorSpec
 from actors.testing import open_harness
 from arbitrade.kraken import ReplayTransport
 from arbitrade.market.feeds import BookFeed, FeedStatistics, GetFeedStatistics
@@ -108,3 +108,33 @@ class TestReplayedFrames:
         assert [t.sequence for t in btc_tops] == [0, 1]
         assert ("unsubscribe", "book", ("ETH/USD",)) in requests(transport)
         assert requests(transport)[-1] == ("subscribe", "book", ("ETH/USD",))
+
+    async def test_stop_when_a_book_state_subscriber_is_full_still_announces_every_book(
+        self, autojump_clock: trio.testing.MockClock, record: Callable[[Bus, str], Recorder]
+    ) -> None:
+        """A stopping feed waits (briefly) for room: a full lossless subscriber must not
+        keep the graph from hearing that the books are no longer current."""
+        books = [BookFrames(p["symbol"], p["price_precision"], 8) for p in PAIRS]
+        frames = [instrument_frame(PAIRS)]
+        frames += [b.frame([("1.00", "1")], [("2.00", "1")], snapshot=True) for b in books]
+        async with open_harness() as harness, trio.open_nursery() as nursery:
+            states = record(harness.bus, TOPIC_BOOK_STATE)
+            await harness.start_tree(feed_tree(ReplayTransport(frames)))
+            for _ in PAIRS:
+                await states.expect(BookStateChanged, lambda s: s.health is BookHealth.LIVE)
+            slow = harness.bus.subscribe(TOPIC_BOOK_STATE, Lossless(1))
+            await harness.bus.publish(TOPIC_BOOK_STATE, "fills the slow subscriber")
+
+            async def drain_later() -> None:
+                await trio.sleep(0.1)
+                async for _ in slow:
+                    pass
+
+            nursery.start_soon(drain_later)
+            await harness.crash("root/market/feed.book")
+            stopped = set()
+            for _ in PAIRS:
+                state = await states.expect(BookStateChanged, lambda s: s.reason == "feed stopped")
+                stopped.add(state.symbol)
+            assert stopped == {p["symbol"] for p in PAIRS}
+            slow.close()

@@ -343,3 +343,46 @@ class TestSuppression:
                 await graph.send(top(symbol))
             fresh = await found.expect(Opportunity)
             assert max(fresh.book_ages) < GRAPH.max_book_age
+
+
+class TestRebuild:
+    async def test_instruments_when_reloaded_keep_deciding_on_the_books_already_seen(
+        self, autojump_clock: trio.testing.MockClock, record: Callable[[Bus, str], Recorder]
+    ) -> None:
+        """A rebuilt graph (an instrument update) starts from the latest tops, not from
+        nothing: a quiet book may not change again for minutes."""
+        async with open_harness() as harness:
+            found = record(harness.bus, TOPIC_OPPORTUNITIES)
+            graph = await start_graph(harness)
+            for symbol in INSTRUMENTS:
+                await graph.send(top(symbol))
+            first = await found.expect(Opportunity)
+
+            listed = instrument("SOL/USD", 2, 4)
+            instruments = (*INSTRUMENTS.values(), listed)
+            await graph.send(InstrumentsLoaded(instruments, trio.current_time()))
+            again = await found.expect(Opportunity)
+            assert again.legs == first.legs
+            assert (await graph_statistics(graph)).updates == len(INSTRUMENTS)
+
+    async def test_instruments_when_reloaded_keep_a_resyncing_book_suspended(
+        self, autojump_clock: trio.testing.MockClock, record: Callable[[Bus, str], Recorder]
+    ) -> None:
+        """A book that was resyncing before the rebuild is still out until its next top."""
+        async with open_harness() as harness:
+            found = record(harness.bus, TOPIC_OPPORTUNITIES)
+            graph = await start_graph(harness)
+            for symbol in INSTRUMENTS:
+                await graph.send(top(symbol))
+            await found.expect(Opportunity)
+            resync = BookStateChanged(
+                "ETH/BTC", BookHealth.RESYNCING, "checksum mismatch", trio.current_time(), False
+            )
+            await graph.send(resync)
+            await graph.send(InstrumentsLoaded(tuple(INSTRUMENTS.values()), trio.current_time()))
+            await graph.send(top("ETH/USD", bids=(("2999.00", "11"),)))
+            await graph_statistics(graph)
+            assert len(found.history) == 1
+
+            await graph.send(top("ETH/BTC"))
+            await found.expect(Opportunity)
