@@ -67,7 +67,7 @@ def sweeps_table(sweeps: Sequence[SweepOverview]) -> str:
             _when(sweep.created_at_wall),
             sweep.method,
             sweep.status,
-            f"{sweep.done}+{sweep.failed} failed/{sweep.total_points}",
+            f"{sweep.done} done, {sweep.failed} failed of {sweep.total_points}",
             sweep.objective,
             "-"
             if best is None
