@@ -94,6 +94,25 @@ class GetFeedStatistics:
 
 
 @attrs.frozen
+class GetMarketState:
+    """Ask the book feed what a late (re)started consumer missed (replies :class:`MarketState`)."""
+
+
+@attrs.frozen
+class MarketState:
+    """The universe and the live books, as the book feed last published them.
+
+    The feed publishes instruments only on (re)connect or an instrument update, so a consumer
+    that restarts in between (the pair graph after a crash) asks for this to catch up.
+    """
+
+    instruments: InstrumentsLoaded | None
+    """The universe last published (None before the first instrument snapshot)."""
+    tops: tuple[BookTop, ...]
+    """The latest top of every book that is live now (resyncing books are left out)."""
+
+
+@attrs.frozen
 class FeedStatistics:
     """Counters of one feed incarnation (a channel feed has no books: those counters are 0)."""
 
@@ -210,6 +229,8 @@ class BookFeed(_ConnectedFeed):
         """The universe as of the last snapshot and the updates since."""
         self.symbols: tuple[str, ...] = ()
         self._sequence: dict[str, int] = {}
+        self._loaded: InstrumentsLoaded | None = None
+        self._live_tops: dict[str, BookTop] = {}
         self._book_messages = 0
         self._tops = 0
         self._mismatches = 0
@@ -238,6 +259,8 @@ class BookFeed(_ConnectedFeed):
     async def receive(self, message: Any) -> object:
         if isinstance(message, GetFeedStatistics):
             return self.statistics()
+        if isinstance(message, GetMarketState):
+            return MarketState(self._loaded, tuple(self._live_tops.values()))
         return None
 
     def statistics(self) -> FeedStatistics:
@@ -319,10 +342,10 @@ class BookFeed(_ConnectedFeed):
                     qty_precision=instrument.qty_precision,
                     depth=depth,
                 )
-        await self.context.bus.publish(
-            TOPIC_INSTRUMENTS,
-            InstrumentsLoaded(tuple(self.instruments.values()), trio.current_time()),
+        self._loaded = loaded = InstrumentsLoaded(
+            tuple(self.instruments.values()), trio.current_time()
         )
+        await self.context.bus.publish(TOPIC_INSTRUMENTS, loaded)
         if message.type == "snapshot" and not self._subscribed:
             self._subscribed = True
             nursery.start_soon(self._subscribe_books, client, self.symbols)
@@ -350,6 +373,7 @@ class BookFeed(_ConnectedFeed):
                 sequence,
             )
             self._tops += 1
+            self._live_tops[symbol] = top
             if message.is_snapshot and not was_synced:
                 await self.context.bus.publish(
                     TOPIC_BOOK_STATE,
@@ -357,6 +381,7 @@ class BookFeed(_ConnectedFeed):
                 )
             await self.context.bus.publish(TOPIC_BOOK_TOP, top)
         elif isinstance(outcome, ChecksumMismatch):
+            self._live_tops.pop(symbol, None)
             self._mismatches += 1
             self.context.log.warning(
                 "feed.checksum_mismatch",

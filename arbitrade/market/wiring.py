@@ -35,14 +35,15 @@ def market_supervisor(
     """Feeds (book first: it announces the instruments) and the pair graph, one for one.
 
     The graph starts before the feeds so it is subscribed to the bus when the first instrument
-    snapshot goes out. ``capital`` caps each cycle's start amount (see ``PairGraphActor``).
+    snapshot goes out; after a crash of its own it catches up from the book feed. ``capital``
+    caps each cycle's start amount (see ``PairGraphActor``).
     """
     children: list[ChildSpec] = [
         ChildSpec(
             PAIR_GRAPH,
             factory=PairGraphActor,
             args=(graph, fees),
-            kwargs={"capital": capital},
+            kwargs={"capital": capital, "book_feed": BOOK_FEED},
             mailbox=Mailbox(capacity=20_000),
         ),
         ChildSpec(

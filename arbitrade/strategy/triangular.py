@@ -8,6 +8,10 @@ risk gate takes it — and logged as ``opportunity.found``. A book that resyncs 
 stopped is suspended until its next top, so no decision is taken on it. A rebuilt graph (an
 instrument update) starts from the latest top of every book that is not suspended.
 
+A restarted graph catches up by asking the book feed (``book_feed``) for the universe and the
+live books (:class:`~arbitrade.market.feeds.MarketState`): the feed publishes instruments only
+when it (re)connects, so waiting for them would leave detection off until the next disconnect.
+
 Inputs arrive through the bus (``Context.forward``): instruments and book states losslessly;
 book tops losslessly too, so the publisher (the feed) feels backpressure rather than the graph
 silently missing a change.
@@ -22,9 +26,10 @@ from typing import Any, Final
 import attrs
 import trio
 
-from actors import Actor, Lossless
+from actors import Actor, ActorCrashed, ActorNotFound, ActorStopped, AskTimeout, Lossless
 from arbitrade.graph import CycleDetector, DetectorStatistics, FeeRates, GraphSettings, PairGraph
 from arbitrade.graph.capital import resize_to_capital
+from arbitrade.market.feeds import GetMarketState, MarketState
 from arbitrade.messages import (
     TOPIC_BOOK_STATE,
     TOPIC_BOOK_TOP,
@@ -38,6 +43,8 @@ from arbitrade.messages import (
 )
 
 INPUT_CAPACITY: Final = 10_000
+CATCH_UP_TIMEOUT: Final = 10.0
+"""Seconds to wait for the book feed's state on start (it may itself be starting)."""
 
 
 @attrs.frozen
@@ -55,6 +62,7 @@ class PairGraphActor(Actor[Any]):
         settings: homes, cycle length, minimum profit, staleness, depth walked.
         fees: the taker fee of each pair (the fee profile in ``config/fees.toml``).
         subscribe: take inputs from the bus (False in tests that send them directly).
+        book_feed: name or path of the book feed to catch up from on start (None: do not).
         capital: the most home currency one cycle may start with (the risk gate's notional
             limit); a deeper opportunity is re-sized within it by the graph's own exact sizing
             (:func:`~arbitrade.graph.capital.resize_to_capital`), or dropped if that leaves none.
@@ -67,8 +75,10 @@ class PairGraphActor(Actor[Any]):
         *,
         subscribe: bool = True,
         capital: Decimal | None = None,
+        book_feed: str | None = None,
     ) -> None:
         self.settings = settings
+        self.book_feed = book_feed
         self.fees = fees
         self.subscribe = subscribe
         self.capital = capital
@@ -85,6 +95,18 @@ class PairGraphActor(Actor[Any]):
             forward(TOPIC_INSTRUMENTS, Lossless(100))
             forward(TOPIC_BOOK_STATE, Lossless(INPUT_CAPACITY))
             forward(TOPIC_BOOK_TOP, Lossless(INPUT_CAPACITY))
+        if self.book_feed is not None:
+            # A linked task: on the first start the feed starts after us and answers then.
+            self.context.start_soon(self._ask_feed, self.book_feed)
+
+    async def _ask_feed(self, feed: str) -> None:
+        try:
+            state = await self.context.lookup(feed).ask(GetMarketState(), timeout=CATCH_UP_TIMEOUT)
+        except (ActorNotFound, AskTimeout, ActorStopped, ActorCrashed) as error:
+            self.context.log.warning("graph.catch_up_failed", feed=feed, error=str(error))
+            return
+        if isinstance(state, MarketState):
+            await self.context.ref.send(state)
 
     async def receive(self, message: Any) -> object:
         detector = self.detector
@@ -107,7 +129,30 @@ class PairGraphActor(Actor[Any]):
                     detector.suspend(message.symbol)
         elif isinstance(message, GetGraphStatistics):
             return self.statistics()
+        elif isinstance(message, MarketState):
+            found = self._catch_up(message)
+            if found:
+                await self._publish(found)
         return None
+
+    def _catch_up(self, state: MarketState) -> list[Opportunity]:
+        """Take what the book feed knew when asked, without going back on anything newer
+        that already came through the bus (the bus may have overtaken the answer)."""
+        found: list[Opportunity] = []
+        if self.detector is None and state.instruments is not None:
+            found += self._build(state.instruments)
+        detector = self.detector
+        for top in state.tops:
+            known = self.tops.get(top.symbol)
+            if top.symbol in self._suspended or (
+                known is not None and known.received_at >= top.received_at
+            ):
+                continue
+            self.tops[top.symbol] = top
+            if detector is not None:
+                found += detector.on_book_top(top)
+        self.context.log.info("graph.caught_up", books=len(state.tops))
+        return found
 
     def statistics(self) -> DetectorStatistics | None:
         """The detector's counters (None before the first instrument snapshot)."""

@@ -27,6 +27,7 @@ SYMBOLS = ("BTC/USD", "ETH/USD", "ETH/BTC", "SOL/USD", "SOL/BTC")
 """A small universe: two triangles through BTC/USD."""
 
 FEED_PATH = "root/market/feed.book"
+GRAPH_PATH = "root/market/pair_graph"
 TAKER_FEE = Decimal("0.0026")
 FEES = TakerFees.flat(TAKER_FEE)
 GRAPH = GraphSettings(home_currencies=("USD",), max_book_age=30.0)

@@ -11,7 +11,13 @@ import trio
 from actors import Bus, ChildSpec, Lossless, SupervisorSpec
 from actors.testing import open_harness
 from arbitrade.kraken import ReplayTransport
-from arbitrade.market.feeds import BookFeed, FeedStatistics, GetFeedStatistics
+from arbitrade.market.feeds import (
+    BookFeed,
+    FeedStatistics,
+    GetFeedStatistics,
+    GetMarketState,
+    MarketState,
+)
 from arbitrade.messages import (
     TOPIC_BOOK_STATE,
     TOPIC_BOOK_TOP,
@@ -138,3 +144,28 @@ class TestReplayedFrames:
                 stopped.add(state.symbol)
             assert stopped == {p["symbol"] for p in PAIRS}
             slow.close()
+
+    async def test_market_state_when_asked_holds_universe_and_only_live_books(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """What a restarted graph catches up from: the universe and the live books' tops."""
+        eth = BookFrames("ETH/USD", 2, 8)
+        btc = BookFrames("BTC/USD", 1, 8)
+        frames = [
+            instrument_frame(PAIRS),
+            eth.frame([("3000.00", "1")], [("3001.00", "1")], snapshot=True),
+            btc.frame([("50000.0", "1")], [("50001.0", "1")], snapshot=True),
+            btc.frame([("50000.5", "2")], []),
+            eth.frame([("3000.50", "2")], [], checksum=12345),  # corrupt: ETH/USD resyncs
+        ]
+        async with open_harness() as harness:
+            await harness.start_tree(feed_tree(ReplayTransport(frames)))
+            feed = harness.registry.lookup("root/market/feed.book")
+            await trio.sleep(1.0)
+            state = await feed.ask(GetMarketState())
+        assert isinstance(state, MarketState)
+        assert state.instruments is not None
+        assert {i.symbol for i in state.instruments.instruments} == {p["symbol"] for p in PAIRS}
+        assert [(t.symbol, t.sequence, t.bids[0]) for t in state.tops] == [
+            ("BTC/USD", 1, (500005, 200000000))
+        ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from fractions import Fraction
 
-from actors import Bus
+from actors import Bus, ChildCrashed, ChildRestarted
 from actors.testing import open_harness
 from arbitrade.messages import (
     TOPIC_BOOK_TOP,
@@ -25,7 +25,7 @@ from arbitrade.messages import (
 from arbitrade.sim import RunningSimulator
 from tests.graph.helpers import as_oracle, key
 from tests.graph.oracle import find_all
-from tests.market.conftest import GRAPH, SYMBOLS, TAKER_FEE, Recorder, market_tree
+from tests.market.conftest import GRAPH, GRAPH_PATH, SYMBOLS, TAKER_FEE, Recorder, market_tree
 
 
 def books_seen_at(tops: list[BookTop], received_at: float) -> dict[str, BookTop]:
@@ -88,3 +88,27 @@ class TestInjectedMispricing:
             mine = as_oracle(opportunity)
             assert oracle[key(mine)] == mine
             assert len(oracle) == 1
+
+    async def test_graph_when_restarted_after_a_crash_detects_again_without_a_feed_restart(
+        self, sim: RunningSimulator, record: Callable[[Bus, str], Recorder]
+    ) -> None:
+        """A fresh graph incarnation recovers the universe and the books from the book feed:
+        the feed publishes instruments only on (re)connect, so waiting for them would leave
+        detection off until the next disconnect."""
+        async with open_harness() as harness:
+            tops = record(harness.bus, TOPIC_BOOK_TOP)
+            found = record(harness.bus, TOPIC_OPPORTUNITIES)
+            await harness.start_tree(market_tree(sim.ws_public_url))
+            for symbol in SYMBOLS:
+                await tops.expect(BookTop, lambda t, s=symbol: t.symbol == s)  # type: ignore[misc]
+
+            await harness.crash(GRAPH_PATH)
+            await harness.expect_event(ChildRestarted, lambda e: e.path == GRAPH_PATH)
+            sim.simulator.inject_mispricing("ETH/BTC", 300, lifetime_ticks=500)
+            opportunity = await found.expect(Opportunity)
+            assert [leg.symbol for leg in opportunity.legs] == ["ETH/USD", "ETH/BTC", "BTC/USD"]
+            assert not [
+                e
+                for e in harness.restart_log
+                if isinstance(e, ChildCrashed) and e.path != GRAPH_PATH
+            ]
