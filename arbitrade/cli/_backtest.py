@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from arbitrade.cli._sweep import register_sweep
 from arbitrade.config import ConfigError, load_settings
 from arbitrade.logs import configure_logging
 
@@ -54,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--no-store", action="store_true", help="do not store the report")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=_run)
-    commands = parser.add_subparsers(dest="backtest_command", metavar="{list,show}")
+    commands = parser.add_subparsers(dest="backtest_command", metavar="{list,show,sweep}")
     listing = commands.add_parser("list", help="stored reports, newest first")
     listing.add_argument("--limit", type=int, default=20)
     _common(listing)
@@ -63,6 +64,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     show.add_argument("report_id", help="a report id (or its first characters)")
     _common(show)
     show.set_defaults(handler=_show)
+    register_sweep(commands)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
