@@ -42,7 +42,6 @@ class TestLossless:
             assert lossy.statistics().queued == 1
             assert full.statistics().queued == 1
 
-
     async def test_receive_when_cancelled_never_loses_an_event(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:

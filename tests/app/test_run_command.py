@@ -25,7 +25,7 @@ def free_port() -> int:
 
 @pytest.mark.slow
 def test_run_serves_health_then_stops_on_sigterm(tmp_path: Path) -> None:
-    """`arbitrade run` with no configuration answers /health ok and exits 0 on SIGTERM."""
+    """`arbitrade run` with no configuration becomes healthy (feeds live) and exits 0 on SIGTERM."""
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("KRAKEN_", "APP_", "MODE"))},
@@ -52,13 +52,16 @@ def test_run_serves_health_then_stops_on_sigterm(tmp_path: Path) -> None:
     )
     try:
         body = None
-        deadline = time.monotonic() + 60
+        # /health answers 503 until every feed is live (the simulator, then the subscriptions)
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline and process.poll() is None:
             try:
                 body = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).json()
-                break
             except httpx.HTTPError:
-                time.sleep(0.2)
+                body = None
+            if body is not None and body["status"] == "ok":
+                break
+            time.sleep(0.2)
         assert body is not None, (
             process.stderr.read() if process.poll() is not None else "no answer"
         )

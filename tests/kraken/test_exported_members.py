@@ -39,10 +39,11 @@ def test_kraken_exports_when_compared_match_the_pinned_core() -> None:
 
 
 def test_market_exports_when_listed_match() -> None:
-    """The book's public face."""
+    """The book's public face, and the feeds' settings."""
     assert set(arbitrade.market.__all__) == {
         "BookNotSynced",
         "ChecksumMismatch",
         "Level",
+        "MarketSettings",
         "OrderBook",
     }
