@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
+from pathlib import Path
 
 import trio
 
@@ -15,6 +17,13 @@ from arbitrade.logs import configure_logging
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("run", help="run the bot and its dashboard")
     add_config_arguments(parser)
+    parser.add_argument(
+        "--record",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="store every raw market frame under DIR (zstd Parquet) for backtests",
+    )
     parser.set_defaults(handler=_run)
 
 
@@ -32,7 +41,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"configuration error: {error}", file=sys.stderr)
         return 1
     try:
-        trio.run(run_app, settings, components)
+        trio.run(functools.partial(run_app, settings, components, record=args.record))
     except KeyboardInterrupt:
         return 130
     return 0
