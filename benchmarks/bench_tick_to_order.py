@@ -39,19 +39,18 @@ from arbitrade.execution import (
     run_trading_io,
     trading_supervisor,
 )
+from arbitrade.execution.testing import SAMPLE_TRIANGLES, ample_balances, sample_triangle
 from arbitrade.messages import (
     TOPIC_CYCLES,
     TOPIC_OPPORTUNITIES,
     CycleFinished,
-    Leg,
     Opportunity,
     PortfolioSnapshot,
-    Side,
 )
 from arbitrade.risk import RiskGateCore, RiskSettings
 
 D = Decimal
-TRIANGLES = 200
+TRIANGLES = SAMPLE_TRIANGLES
 FEE = D("0.004")
 
 
@@ -69,34 +68,12 @@ class TimedVenue(ScriptedVenue):
         await super().submit(order)
 
 
-def triangle(index: int, n: int, now: float) -> Opportunity:
-    x, y = f"X{index % TRIANGLES}", f"Y{index % TRIANGLES}"
-    legs = (
-        Leg(f"{x}/USD", Side.BUY, D(100), D(1), "USD", x),
-        Leg(f"{y}/{x}", Side.BUY, D("0.5"), D(2), x, y),
-        Leg(f"{y}/USD", Side.SELL, D(52), D(2), y, "USD"),
-    )
-    return Opportunity(
-        id=f"bench-{n}",
-        strategy="triangular",
-        home="USD",
-        legs=legs,
-        start_amount=D(100),
-        end_amount=D(104),
-        profit=D(4),
-        profit_bps=D(400),
-        book_ages=(0.0, 0.0, 0.0),
-        received_at=now,
-        detected_at=now,
-    )
+def triangle(index: int, serial: int, now: float) -> Opportunity:
+    """A profitable three-leg cycle over triangle ``index`` (the shared sample)."""
+    return sample_triangle(index, serial, now, prefix="bench")
 
 
-def balances() -> dict[str, Decimal]:
-    rich = {"USD": D(10) ** 12}
-    for i in range(TRIANGLES):
-        rich[f"X{i}"] = D(10) ** 9
-        rich[f"Y{i}"] = D(10) ** 9
-    return rich
+balances = ample_balances
 
 
 RISK = RiskSettings(

@@ -22,6 +22,7 @@ import attrs
 import orjson
 
 from arbitrade.execution import ExecutionSettings, ExecutorCore, Submit
+from arbitrade.execution.testing import SAMPLE_TRIANGLES, ample_balances, sample_triangle
 from arbitrade.graph import CycleDetector, PairGraph, TakerFees
 from arbitrade.kraken import AddOrder, Decoder, encode_request
 from arbitrade.market import OrderBook
@@ -29,10 +30,8 @@ from arbitrade.messages import (
     BookTop,
     CycleFinished,
     Instrument,
-    Leg,
     Opportunity,
     PortfolioSnapshot,
-    Side,
 )
 from arbitrade.risk import RiskGateCore, RiskSettings
 from arbitrade.sim import build_universe
@@ -41,7 +40,7 @@ D = Decimal
 RECORDING = Path(__file__).resolve().parent.parent / (
     "tests/fixtures/kraken/book-btc-usd-v2-recorded.json"
 )
-TRIANGLES = 200
+TRIANGLES = SAMPLE_TRIANGLES
 """Distinct triangles the risk and tick-to-order stages rotate through, so Kraken's modelled
 per-pair rate counter stays below its budget and every opportunity is accepted."""
 TAKER_FEE = D("0.0026")
@@ -265,35 +264,11 @@ the one that leads to an order, and the longer one)."""
 
 
 def triangle(index: int, serial: int, now: float) -> Opportunity:
-    """A profitable three-leg cycle USD -> X -> Y -> USD over triangle ``index``."""
-    x, y = f"X{index % TRIANGLES}", f"Y{index % TRIANGLES}"
-    legs = (
-        Leg(f"{x}/USD", Side.BUY, D(100), D(1), "USD", x),
-        Leg(f"{y}/{x}", Side.BUY, D("0.5"), D(2), x, y),
-        Leg(f"{y}/USD", Side.SELL, D(52), D(2), y, "USD"),
-    )
-    return Opportunity(
-        id=f"profile-{serial}",
-        strategy="triangular",
-        home="USD",
-        legs=legs,
-        start_amount=D(100),
-        end_amount=D(104),
-        profit=D(4),
-        profit_bps=D(400),
-        book_ages=(0.0, 0.0, 0.0),
-        received_at=now,
-        detected_at=now,
-    )
+    """A profitable three-leg cycle over triangle ``index`` (the shared sample)."""
+    return sample_triangle(index, serial, now, prefix="profile")
 
 
-def rich_balances() -> dict[str, Decimal]:
-    """Balances no profiled cycle can exhaust."""
-    balances = {"USD": D(10) ** 12}
-    for i in range(TRIANGLES):
-        balances[f"X{i}"] = D(10) ** 9
-        balances[f"Y{i}"] = D(10) ** 9
-    return balances
+rich_balances = ample_balances
 
 
 def risk_check() -> Stage:
