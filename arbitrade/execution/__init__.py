@@ -15,10 +15,15 @@ from arbitrade.execution._errors import InvalidOrder as InvalidOrder
 from arbitrade.execution._errors import VenueError as VenueError
 from arbitrade.execution._errors import VenueRefusedToStart as VenueRefusedToStart
 from arbitrade.execution._errors import VenueUnavailable as VenueUnavailable
+from arbitrade.execution._executor import NOT_RECEIVED_REASON as NOT_RECEIVED_REASON
+from arbitrade.execution._executor import RECONCILED_KIND as RECONCILED_KIND
+from arbitrade.execution._executor import RECOVERED_KIND as RECOVERED_KIND
+from arbitrade.execution._executor import Belief as Belief
 from arbitrade.execution._executor import Cancel as Cancel
 from arbitrade.execution._executor import Cycle as Cycle
 from arbitrade.execution._executor import Effects as Effects
 from arbitrade.execution._executor import ExecutorCore as ExecutorCore
+from arbitrade.execution._executor import ExecutorMemory as ExecutorMemory
 from arbitrade.execution._executor import Query as Query
 from arbitrade.execution._executor import Submit as Submit
 from arbitrade.execution._ids import client_order_id as client_order_id

@@ -13,9 +13,14 @@ on a lossless subscriber) never delays an order. A ``VenueUnavailable`` from sub
 order pending until the reconnect's query; from a query, the order is asked about again on
 the next reconnect or watchdog round.
 
-On a crash the supervisor restarts the executor with no memory of open orders: reports for
-them are then logged as unknown and ignored (their fills still reach nobody). Keep the
-executor's restart intensity low and let the risk gate's open-cycle limit bound the damage.
+On a crash the supervisor restarts the executor; its cycles and orders live in an
+:class:`~arbitrade.execution.ExecutorMemory` outside the actor (the wiring hands the same one to
+every incarnation), so the new incarnation resumes them in ``on_start``: every order in flight
+is queried and reconciled (``execution.reconciled`` audit events, trigger
+``executor_restart``), one ``execution.recovered`` event lists what was resumed, and reports
+that arrive for those orders are applied as before. Reports the venue sent while the actor was
+down wait in its mailbox, which outlives the incarnation. Without a shared memory (an executor
+built alone) a restart forgets every order, as before.
 """
 
 from __future__ import annotations
@@ -29,7 +34,14 @@ import trio
 
 from actors import Actor
 from arbitrade.execution._errors import VenueUnavailable
-from arbitrade.execution._executor import Cancel, Effects, ExecutorCore, Query, Submit
+from arbitrade.execution._executor import (
+    Cancel,
+    Effects,
+    ExecutorCore,
+    ExecutorMemory,
+    Query,
+    Submit,
+)
 from arbitrade.execution._settings import ExecutionSettings
 from arbitrade.execution._venue import ExecutionReport, Venue, VenueConnection
 from arbitrade.messages import (
@@ -74,6 +86,8 @@ class Executor(Actor[Any]):
         settings: execution settings.
         venue: where orders go (already running: start it before the actor tree).
         wall_clock: Unix time source, read once at start (audit rows' ``at_wall``).
+        memory: cycles and orders kept outside the actor; pass the same one to every
+            incarnation (the wiring does) so a restart resumes them. A fresh one when None.
     """
 
     def __init__(
@@ -82,15 +96,24 @@ class Executor(Actor[Any]):
         venue: Venue,
         *,
         wall_clock: Callable[[], float] = time.time,
+        memory: ExecutorMemory | None = None,
     ) -> None:
         self.venue = venue
         self._wall_clock = wall_clock
         self._wall_offset = 0.0
-        self.core = ExecutorCore(settings, to_wall=lambda now: now + self._wall_offset)
+        self.core = ExecutorCore(
+            settings, to_wall=lambda now: now + self._wall_offset, memory=memory
+        )
 
     async def on_start(self) -> None:
         self._wall_offset = self._wall_clock() - trio.current_time()
-        self.context.log.info("executor.started", venue=self.venue.name)
+        self.context.log.info(
+            "executor.started",
+            venue=self.venue.name,
+            incarnation=self.core.memory.incarnations,
+        )
+        if self.core.memory.incarnations > 1:
+            await self._carry_out(self.core.recover(trio.current_time()))
 
     async def receive(self, message: Any) -> object:
         core = self.core

@@ -23,9 +23,22 @@ finishes with ``completed``, ``rejected`` (nothing traded), ``broken_unwound`` o
 ``broken_held``; its PnL is every asset's net flow over all its fills valued at the prices
 the cycle traded at (home flows as they are; see ``ExecutorCore._pnl``).
 
-Disconnects: an order whose submit failed, or that was live when the venue disconnected, is
-queried when the venue reconnects. Only an order the venue never received is resubmitted,
-with the same ``cl_ord_id`` and its original deadline; past the deadline it expires locally.
+Reconciliation (after every reconnect, and after the executor's own restart): what the
+executor believed of each order in flight is noted when the venue disconnects; on reconnect the
+venue first replays its snapshot (Kraken's ``executions`` snapshot: open orders and the latest
+fills), then every order in flight is queried and resolved: filled (fills not yet seen are
+added, never twice: by trade id, then by ``cum_qty``), cancelled or expired, still open (kept
+tracked), or unknown to the venue. An order the venue never received is treated as not placed
+and is not re-sent blindly: it ends EXPIRED with :data:`NOT_RECEIVED_REASON` and the cycle's
+normal logic (finish as rejected, or unwind what the other legs traded) decides. Only an order
+whose submit failed in this process (it never left) is sent again, with the same ``cl_ord_id``
+and its original deadline; past the deadline it expires locally. Every order whose belief the
+exchange corrected gets one ``execution.reconciled`` audit event (believed state and filled
+quantity, what the exchange said, the resolution, the fills added).
+
+State outside the actor: the cycles and orders live in an :class:`ExecutorMemory` the wiring
+creates once, so a restarted executor (see ``_actor``) resumes them with
+:meth:`ExecutorCore.recover`.
 """
 
 from __future__ import annotations
@@ -68,6 +81,14 @@ log = structlog.get_logger(__name__)
 ACTOR_NAME: Final = "executor"
 LOCAL_EXPIRY_REASON: Final = "deadline_passed_before_sent"
 HALTED_REASON: Final = "kill_switch"
+NOT_RECEIVED_REASON: Final = "not_received_by_venue"
+"""Why an order sent but unknown to the venue at reconciliation ends EXPIRED (not placed)."""
+RECONCILED_KIND: Final = "execution.reconciled"
+"""Audit kind of one correction found by reconciliation (the soak counts these)."""
+RECOVERED_KIND: Final = "execution.recovered"
+"""Audit kind of a restarted executor resuming the cycles kept in its memory."""
+RECONNECT_TRIGGER: Final = "reconnect"
+RESTART_TRIGGER: Final = "executor_restart"
 
 
 PNL_QUANTUM = Decimal("1e-12")
@@ -141,22 +162,70 @@ class Cycle:
         return [fill for order in self.orders() for fill in order.fills]
 
 
-class ExecutorCore:
-    """Order state machines per leg, cycles, unwinds and resubmission; one actor owns it.
+@attrs.frozen
+class Belief:
+    """What the executor believed of an order when it lost sight of it."""
 
-    ``to_wall`` turns a Trio time into Unix seconds (for audit rows).
+    state: OrderState
+    filled_qty: Decimal
+    fills: int
+    """How many fills were known then (the ones after are what reconciliation added)."""
+    trigger: str
+    """Why it is being reconciled: :data:`RECONNECT_TRIGGER` or :data:`RESTART_TRIGGER`."""
+
+
+@attrs.define
+class ExecutorMemory:
+    """The executor's cycles and orders, kept outside the actor so a restart resumes them.
+
+    The wiring creates one and hands the same object to every incarnation of the executor.
+    It lives in the process: a crash of the whole process loses it (the orders table and the
+    exchange's own records are then the only trace).
     """
 
-    def __init__(self, settings: ExecutionSettings, to_wall: Callable[[float], float]) -> None:
+    cycles: dict[str, Cycle] = attrs.field(factory=dict)
+    orders: dict[str, TrackedOrder] = attrs.field(factory=dict)
+    beliefs: dict[str, Belief] = attrs.field(factory=dict)
+    halted: bool = False
+    """The kill switch as the executor last followed it (a restart must not release it)."""
+    incarnations: int = 0
+    """How many executor cores have used this memory (1 after the first start)."""
+
+
+class ExecutorCore:
+    """Order state machines per leg, cycles, unwinds and reconciliation; one actor owns it.
+
+    ``to_wall`` turns a Trio time into Unix seconds (for audit rows). ``memory`` holds the
+    cycles and orders (a fresh one when None); a core built on a memory an earlier core used
+    resumes its cycles once :meth:`recover` is called.
+    """
+
+    def __init__(
+        self,
+        settings: ExecutionSettings,
+        to_wall: Callable[[float], float],
+        memory: ExecutorMemory | None = None,
+    ) -> None:
         self.settings = settings
         self._to_wall = to_wall
-        self.cycles: dict[str, Cycle] = {}
-        self.orders: dict[str, TrackedOrder] = {}
+        self.memory = memory if memory is not None else ExecutorMemory()
+        self.memory.incarnations += 1
+        self.cycles: dict[str, Cycle] = self.memory.cycles
+        self.orders: dict[str, TrackedOrder] = self.memory.orders
+        self._beliefs: dict[str, Belief] = self.memory.beliefs
         self.books: dict[str, BookTop] = {}
         self.instruments: dict[str, Instrument] = {}
-        self.halted = False
         self.connected = True
         self._queried: set[str] = set()
+
+    @property
+    def halted(self) -> bool:
+        """True while the kill switch holds: nothing new is sent."""
+        return self.memory.halted
+
+    @halted.setter
+    def halted(self, halted: bool) -> None:
+        self.memory.halted = halted
 
     # --- inputs ------------------------------------------------------------------------------
     def on_book(self, book: BookTop) -> None:
@@ -245,37 +314,143 @@ class ExecutorCore:
         return effects
 
     def on_connection(self, change: VenueConnection, now: float) -> Effects:
-        """On reconnect, query every order not yet terminal before anything is resubmitted."""
+        """Note beliefs when the venue goes down; on reconnect, reconcile every order in flight.
+
+        Going down, the state of every order not yet terminal is noted as a :class:`Belief`.
+        Coming back (the venue has replayed its snapshot first), each order noted or still
+        open is queried; :meth:`on_query_result` resolves and audits it. Nothing is resent
+        here.
+        """
         effects = Effects()
         self.connected = change.connected
-        if change.connected:
+        if not change.connected:
             for order in self.open_orders():
-                effects.commands.append(Query(order.cl_ord_id))
-                self._queried.add(order.cl_ord_id)
+                self._note_belief(order, RECONNECT_TRIGGER)
+            return effects
+        for order in self.open_orders():
+            self._note_belief(order, RECONNECT_TRIGGER)
+        for cl_ord_id in list(self._beliefs):
+            effects.commands.append(Query(cl_ord_id))
+            self._queried.add(cl_ord_id)
         return effects
+
+    def recover(self, now: float) -> Effects:
+        """After a restart on a used memory: reconcile every order in flight, finish cycles.
+
+        Every order not yet terminal is queried (and audited like a reconnect, with trigger
+        :data:`RESTART_TRIGGER`); a cycle whose orders all ended while nobody watched moves
+        on (finish or unwind). One ``execution.recovered`` audit event lists what was resumed;
+        a memory without unfinished cycles produces nothing.
+        """
+        effects = Effects()
+        unfinished = [cycle for cycle in self.cycles.values() if not cycle.finished]
+        if not unfinished:
+            return effects
+        in_flight = self.open_orders()
+        detail = {
+            "incarnation": self.memory.incarnations,
+            "cycles": [cycle.id for cycle in unfinished],
+            "orders": {order.cl_ord_id: order.state.value for order in in_flight},
+        }
+        log.warning("executor.recovered", cycles=len(unfinished), orders=len(in_flight))
+        effects.events.append(self._audit(RECOVERED_KIND, ACTOR_NAME, detail, now))
+        for order in in_flight:
+            self._note_belief(order, RESTART_TRIGGER)
+            effects.commands.append(Query(order.cl_ord_id))
+            self._queried.add(order.cl_ord_id)
+        for cycle in unfinished:
+            effects.extend(self._advance(cycle, now))
+        return effects
+
+    def _note_belief(self, order: TrackedOrder, trigger: str) -> None:
+        if order.cl_ord_id not in self._beliefs:
+            self._beliefs[order.cl_ord_id] = Belief(
+                order.state, order.filled_qty, len(order.fills), trigger
+            )
 
     def on_query_result(
         self, cl_ord_id: str, report: ExecutionReport | None, now: float
     ) -> Effects:
-        """Apply what the venue knows; resubmit (same id) only an order it never received."""
+        """Apply what the venue knows, then audit the correction if the order was in flight.
+
+        ``report`` None means the venue has no record. An order whose submit never left this
+        process is sent again (same id, before its deadline, not while halted); one that was
+        sent is treated as not placed (EXPIRED, :data:`NOT_RECEIVED_REASON`) and its cycle
+        moves on. A live order unknown to the venue is logged and kept (the watchdog asks
+        again).
+        """
         self._queried.discard(cl_ord_id)
         order = self.orders.get(cl_ord_id)
-        if order is None or (order.terminal and report is None):
+        belief = self._beliefs.pop(cl_ord_id, None)
+        if order is None:
             return Effects()
+        effects = self._resolve(order, report, now)
+        if belief is not None:
+            audit = self._correction(order, belief, report, now)
+            if audit is not None:
+                effects.events.append(audit)
+        return effects
+
+    def _resolve(self, order: TrackedOrder, report: ExecutionReport | None, now: float) -> Effects:
         if report is not None:
             return self.on_report(report, now)
+        if order.terminal:
+            return Effects()
         if order.state is not OrderState.PENDING:
-            log.warning("executor.live_order_unknown_to_venue", cl_ord_id=cl_ord_id)
+            log.warning("executor.live_order_unknown_to_venue", cl_ord_id=order.cl_ord_id)
             return Effects()
         effects = Effects()
-        if now < order.request.deadline and not self.halted:
-            log.info("executor.resubmit", cl_ord_id=cl_ord_id)
+        if not order.sent and now < order.request.deadline and not self.halted:
+            log.info("executor.resubmit", cl_ord_id=order.cl_ord_id)
             effects.commands.append(Submit(order.request))
             return effects
-        reason = HALTED_REASON if self.halted else LOCAL_EXPIRY_REASON
+        if self.halted:
+            reason = HALTED_REASON
+        elif order.sent:
+            reason = NOT_RECEIVED_REASON
+            log.warning("executor.order_not_received", cl_ord_id=order.cl_ord_id)
+        else:
+            reason = LOCAL_EXPIRY_REASON
         effects.events.extend(order.expire_locally(now, reason))
         effects.extend(self._advance(self.cycles[order.cycle_id], now))
         return effects
+
+    def _correction(
+        self, order: TrackedOrder, belief: Belief, report: ExecutionReport | None, now: float
+    ) -> AuditEvent | None:
+        """The audit event of what reconciliation changed, or None if the belief held."""
+        unchanged = (order.state, order.filled_qty) == (belief.state, belief.filled_qty)
+        if report is not None and unchanged:
+            return None
+        if report is None:
+            resolution = "not_received"
+        elif order.state in (OrderState.OPEN, OrderState.PARTIALLY_FILLED, OrderState.PENDING):
+            resolution = "open"
+        else:
+            resolution = order.state.value
+        added = order.fills[belief.fills :]
+        detail: dict[str, object] = {
+            "cl_ord_id": order.cl_ord_id,
+            "cycle_id": order.cycle_id,
+            "trigger": belief.trigger,
+            "believed_state": belief.state.value,
+            "believed_filled_qty": belief.filled_qty,
+            "exchange_status": report.order_status.value if report is not None else "unknown",
+            "exchange_cum_qty": report.cum_qty if report is not None else None,
+            "resolution": resolution,
+            "state": order.state.value,
+            "filled_qty": order.filled_qty,
+            "fills_added": [fill.exec_id for fill in added],
+        }
+        log.warning(
+            "executor.reconciled",
+            cl_ord_id=order.cl_ord_id,
+            trigger=belief.trigger,
+            believed=belief.state.value,
+            resolution=resolution,
+            fills_added=len(added),
+        )
+        return self._audit(RECONCILED_KIND, order.cl_ord_id, detail, now)
 
     def on_tick(self, now: float) -> Effects:
         """Query orders still open well past their deadline (a lost report or connection)."""

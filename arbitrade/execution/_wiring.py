@@ -12,8 +12,10 @@
 
 Start order executor, portfolio, risk gate (the gate finds the executor by name); stop order
 is the reverse, so the gate stops taking opportunities before the executor goes. The
-supervisor restarts rest-for-one: an executor crash (open orders forgotten) restarts the
-portfolio and the gate too, so no reservation outlives the orders it stood for.
+supervisor restarts rest-for-one: an executor crash restarts the portfolio and the gate too.
+The executor's cycles and orders live in one :class:`~arbitrade.execution.ExecutorMemory`
+made here and shared by its incarnations, so a restarted executor reconciles and resumes its
+orders in flight instead of forgetting them.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from actors import (
     SupervisorSpec,
 )
 from arbitrade.execution._actor import Executor, ExecutorTick
+from arbitrade.execution._executor import ExecutorMemory
 from arbitrade.execution._settings import ExecutionSettings
 from arbitrade.execution._venue import Venue, VenueEvent
 from arbitrade.execution.portfolio import Portfolio, PortfolioTick, RefreshBalances
@@ -80,14 +83,15 @@ def trading_children(
     """Child specs of the executor, the portfolio and the risk gate, in start order.
 
     The portfolio reads its balances from ``venue.balances`` and falls back on
-    ``initial_balances`` when the venue keeps none (a scripted venue).
+    ``initial_balances`` when the venue keeps none (a scripted venue). The executor's specs
+    share one :class:`~arbitrade.execution.ExecutorMemory` (its restarts resume orders).
     """
     return [
         ChildSpec(
             EXECUTOR,
             factory=Executor,
             args=(execution, venue),
-            kwargs={"wall_clock": wall_clock},
+            kwargs={"wall_clock": wall_clock, "memory": ExecutorMemory()},
             mailbox=Mailbox(capacity=10_000),
         ),
         ChildSpec(

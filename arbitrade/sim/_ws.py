@@ -44,6 +44,8 @@ ReceiveText = Callable[[], Awaitable[str | None]]
 _PUBLIC_CHANNELS = frozenset({"book", "ticker", "trade", "ohlc", "instrument"})
 _GARBAGE = "\x00\x01<html>502 Bad Gateway</html>\xff"
 _INVALID_TOKEN = "ESession:Invalid session"  # noqa: S105 - an error string
+_SNAPSHOT_FILLS = 50
+"""Kraken's ``snap_trades``: the snapshot holds this many of the latest fills."""
 
 
 class _Closed(Exception):
@@ -363,9 +365,14 @@ class Connection:
         self.sim.hold_token(token)
         self.executions_key = key
         self._executions_cursor = len(self.sim.executions.get(key, []))
+        # Kraken: the last 50 fills (oldest first) when asked, then the open orders; fills
+        # first so a reader folding by cum_qty meets each trade before the totals it explains
         data: list[dict[str, Any]] = []
+        if snap_trades:
+            fills = [e for e in self.sim.executions.get(key, []) if e.get("exec_type") == "trade"]
+            data.extend(fills[-_SNAPSHOT_FILLS:])
         if snap_orders:
-            data = [self._order_snapshot(order) for order in self.sim.engine.open_orders(key)]
+            data.extend(self._order_snapshot(order) for order in self.sim.engine.open_orders(key))
         self._sequence += 1
         await self._queue(
             {"channel": "executions", "type": "snapshot", "data": data, "sequence": self._sequence}

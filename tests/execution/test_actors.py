@@ -277,22 +277,23 @@ class TestResubmission:
             (fill,) = trading.tap.all(Fill)
             assert (fill.qty, fill.price, fill.fee) == (D("0.01"), D(50000), D(2))
 
-    async def test_submit_when_lost_in_transit_is_resent_with_same_id(
+    async def test_submit_when_lost_in_transit_is_treated_as_not_placed_never_resent(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
-        """A submit lost on the way is found missing by the reconnect query and resent as is."""
+        """A sent order the venue has no record of is not placed: never resent, audited."""
         venue = ScriptedVenue(fills_at_limit(FEE))
         async with trading_tree(venue) as trading:
             venue.lose_next(1)
             await trading.publish(TOPIC_OPPORTUNITIES, one_leg())
             pending = await trading.tap.expect(OrderUpdate, lambda u: u.state is S.PENDING)
-            assert venue.submitted == []
             venue.disconnect()
             venue.reconnect()
-            await trading.tap.expect(CycleFinished, lambda c: c.outcome == "completed")
-            (resent,) = venue.submitted
-            assert resent.cl_ord_id == pending.cl_ord_id
-            assert len(trading.tap.all(Fill)) == 1
+            await trading.tap.expect(CycleFinished, lambda c: c.outcome == "rejected")
+            audit = await trading.tap.expect(AuditEvent, lambda a: a.kind == "execution.reconciled")
+            assert venue.submitted == []
+            assert trading.tap.all(Fill) == []
+            assert audit.subject == pending.cl_ord_id
+            assert json.loads(audit.detail)["resolution"] == "not_received"
 
     async def test_order_when_stuck_past_deadline_is_queried_by_watchdog(
         self, autojump_clock: trio.testing.MockClock

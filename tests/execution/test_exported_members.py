@@ -33,7 +33,8 @@ def test_execution_exports_when_listed_match_the_pinned_set() -> None:
         "VenueEvent", "VenueRefusedToStart", "VenueUnavailable", "check_live_settings",
         "client_order_id", "fill_flows", "fills_at_limit", "match_ioc", "matches_book",
         "parse_balances", "plan_unwind", "rejects", "run_trading_io", "silent", "split_symbol",
-        "trading_children", "trading_supervisor",
+        "trading_children", "trading_supervisor", "Belief", "ExecutorMemory",
+        "NOT_RECEIVED_REASON", "RECONCILED_KIND", "RECOVERED_KIND",
     }  # fmt: skip
     assert arbitrade.execution.testing.__all__ == ["VenueFixture", "check_venue"]
 
