@@ -19,14 +19,16 @@ from typing import Any, Final
 
 import attrs
 
+from arbitrade.backtest._latency import load_round_trips
 from arbitrade.config import ConfigError, structure_component
 from arbitrade.graph import GraphSettings
 from arbitrade.risk import RiskSettings
 
-LATENCY_MODELS: Final = ("fixed", "uniform", "lognormal")
+LATENCY_MODELS: Final = ("fixed", "uniform", "lognormal", "recorded")
 """``fixed``: every order takes ``order_latency_ms``; ``uniform``: uniformly within
 ``order_latency_ms`` +/- ``latency_jitter_ms``; ``lognormal``: a right-skewed seeded draw with
-median ``order_latency_ms`` and spread ``latency_jitter_ms``."""
+median ``order_latency_ms`` and spread ``latency_jitter_ms``; ``recorded``: half of a round
+trip drawn (seeded, interpolated) from the order round trips of ``latency_source``."""
 FILL_MODELS: Final = ("depth", "top")
 """``depth``: an order walks every displayed level it crosses; ``top``: only the best level."""
 STRATEGIES: Final = ("triangular",)
@@ -79,7 +81,11 @@ class BacktestSettings:
     fees_path: Path = DEFAULT_FEES_PATH
     """The fee profiles file (shared with the simulator and the graph)."""
     latency_model: str = "fixed"
-    """How long an order takes to reach the market: ``fixed``, ``uniform`` or ``lognormal``."""
+    """How long an order takes to reach the market: ``fixed``, ``uniform``, ``lognormal`` or
+    ``recorded`` (drawn from the round trips in ``latency_source``)."""
+    latency_source: str = ""
+    """The ``recorded`` model's round trips: a run's DuckDB file (its ``orders`` table; copy
+    the file of a running bot) or a Parquet export of that table. Unused by other models."""
     order_latency_ms: float = 0.0
     """Order latency (the fixed value, the centre or the median of the model)."""
     latency_jitter_ms: float = 0.0
@@ -155,8 +161,9 @@ def check_settings(settings: BacktestSettings) -> BacktestSettings:
 
     Rules, in this order: a negative balance; capital not positive or above the home
     balance; an unknown fee profile (or a negative custom fee); a negative latency or an
-    unknown latency model; an unknown fill model or strategy; strategy parameters and risk
-    limits that their own settings classes refuse.
+    unknown latency model; for the ``recorded`` model, a ``latency_source`` that is missing,
+    unreadable or holds no order round trip; an unknown fill model or strategy; strategy
+    parameters and risk limits that their own settings classes refuse.
     """
     for asset, amount in sorted(settings.balances.items()):
         if amount < 0:
@@ -187,6 +194,8 @@ def check_settings(settings: BacktestSettings) -> BacktestSettings:
         if not value >= 0:  # NaN fails too
             raise ConfigError(f"backtest.{name}", f"a latency cannot be negative, got {value}")
     _one_of("latency_model", settings.latency_model, LATENCY_MODELS)
+    if settings.latency_model == "recorded":
+        load_round_trips(settings.latency_source)
     _one_of("fill_model", settings.fill_model, FILL_MODELS)
     _one_of("strategy", settings.strategy, STRATEGIES)
     if settings.start:
