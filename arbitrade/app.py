@@ -19,7 +19,6 @@ import contextlib
 import gc
 import signal
 import sys
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,35 +28,32 @@ import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve
 
-from actors import ChildSpec, Intensity, Strategy, SupervisorSpec, System, run_system
+from actors import Intensity, Strategy, SupervisorSpec, System, run_system
 from arbitrade import __version__
 from arbitrade.components import Components, load_components
 from arbitrade.config import Mode, Settings
 from arbitrade.dashboard import DashboardModel
 from arbitrade.dashboard._model import ControlState
 from arbitrade.dashboard.app import AppState, create_app
+from arbitrade.engines import ROOT as ROOT
+from arbitrade.engines import engine_tree as engine_tree
+from arbitrade.engines import run_tree_io as run_tree_io
 from arbitrade.execution import (
     LiveVenue,
     PaperVenue,
     Venue,
     parse_balances,
     rates_from_taker_fees,
-    run_trading_io,
-    trading_supervisor,
 )
 from arbitrade.graph import load_taker_fees
 from arbitrade.kraken import Transport, TrioWebsocketTransport
-from arbitrade.market.wiring import market_supervisor
 from arbitrade.messages import StrategyMode
 from arbitrade.persistence import sink_child, writer_child
-from arbitrade.strategy.stat_arb import StatArb, StatArbScreener, forward_inputs
 
 if TYPE_CHECKING:
     from arbitrade.sim import RunningSimulator
 
 log = structlog.get_logger(__name__)
-
-ROOT = "root"
 
 
 async def serve_dashboard(
@@ -123,19 +119,9 @@ def make_venue(settings: Settings, components: Components) -> Venue:
     )
 
 
-def build_tree(
-    settings: Settings,
-    components: Components,
-    venue: Venue,
-    *,
-    market_transport: Transport | None = None,
-) -> SupervisorSpec:
-    """The whole supervision tree of the live bot (sim, paper or live mode).
-
-    ``market_transport`` replaces the feeds' WebSocket transport (a recording one for
-    ``arbitrade run --record DIR``).
-    """
-    persistence = SupervisorSpec(
+def persistence_supervisor(settings: Settings, components: Components) -> SupervisorSpec:
+    """The DuckDB writer thread, then the sink (so every later publisher is recorded)."""
+    return SupervisorSpec(
         "persistence",
         [
             writer_child(settings.duckdb_path),
@@ -147,41 +133,27 @@ def build_tree(
         strategy=Strategy.ONE_FOR_ONE,
         intensity=Intensity(max_restarts=5, within=60.0),
     )
-    return SupervisorSpec(
-        ROOT,
-        [
-            persistence,
-            trading_supervisor(components.risk, components.execution, venue),
-            market_supervisor(
-                settings.kraken_ws_public_url,
-                components.market,
-                components.graph,
-                load_taker_fees(components.graph),
-                # a little below the limits: legs are worth slightly more than the start amount
-                capital=min(components.risk.max_cycle_notional, components.risk.max_leg_notional)
-                * Decimal("0.9"),
-                transport=market_transport,
-            ),
-            SupervisorSpec(
-                "strategy",
-                [
-                    ChildSpec(
-                        "stat_arb_screen",
-                        factory=StatArbScreener.from_settings,
-                        args=(components.stat_arb,),
-                    ),
-                    ChildSpec(
-                        "stat_arb",
-                        factory=StatArb,
-                        args=(components.stat_arb,),
-                        kwargs={"mode": components.strategy_mode},
-                    ),
-                ],
-                strategy=Strategy.ONE_FOR_ONE,
-            ),
-        ],
-        strategy=Strategy.ONE_FOR_ONE,
-        intensity=Intensity(max_restarts=10, within=60.0),
+
+
+def build_tree(
+    settings: Settings,
+    components: Components,
+    venue: Venue,
+    *,
+    market_transport: Transport | None = None,
+) -> SupervisorSpec:
+    """The whole supervision tree of the live bot (sim, paper or live mode).
+
+    :func:`engine_tree` with persistence, the exchange's public URL and the defaults.
+    ``market_transport`` replaces the feeds' WebSocket transport (a recording one for
+    ``arbitrade run --record DIR``).
+    """
+    return engine_tree(
+        components,
+        venue,
+        market_url=settings.kraken_ws_public_url,
+        market_transport=market_transport,
+        persistence=persistence_supervisor(settings, components),
     )
 
 
@@ -247,16 +219,7 @@ async def run_app(
             await nursery.start(venue.run)
             tree = build_tree(settings, components, venue, market_transport=transport)
             system: System = await nursery.start(run_system, tree)
-            lookup = system.registry.lookup
-            await nursery.start(
-                run_trading_io, system.bus, lookup, venue, components.execution, f"{ROOT}/trading"
-            )
-            await nursery.start(
-                forward_inputs,
-                system.bus,
-                lookup(f"{ROOT}/strategy/stat_arb"),
-                components.stat_arb,
-            )
+            await nursery.start(run_tree_io, system, venue, components)
             await nursery.start(serve_dashboard, dashboard_state(settings, components, system))
             # Everything allocated so far lives for the whole run: keep it out of the
             # collector's generations so full collections stay short on the hot path.

@@ -6,13 +6,15 @@
 1. Records ``--minutes`` simulated minutes of the simulator's market (seed 7) over the first
    ``--pairs`` of BTC/USD, ETH/USD, ETH/BTC, SOL/USD, SOL/BTC, SOL/ETH, in-process on a virtual
    clock (``record_simulator``; reused from ``--cache`` when given and present).
-2. Replays it through the whole backtest tree (replay transport -> WS client -> feed -> book
-   tops -> pair-graph actor -> risk gate -> executor -> simulated venue -> portfolio) and
+2. Replays it through the whole backtest tree, the one ``arbitrade run`` builds (replay
+   transport -> WS client -> book feed -> book tops -> pair-graph actor -> risk gate ->
+   executor -> simulated venue -> portfolio; the stat-arb actors idle) and
    prints frames per second, then replays it again under a Trio instrument that times every
    task step and prints each stage's share of the run (the instrument slows the run; read the
    shares, not the rate, of that second run).
 3. Tick-to-opportunity latency on the real clock: frames handed over every ``--gap-us``
-   through the WS client, feed and pair-graph actor, from the moment the transport hands a
+   through the WS client, the real book feed and pair-graph actor (the app's market
+   supervisor), from the moment the transport hands a
    frame over to the moment its opportunity reaches a bus subscriber; without and with the
    recorder wrapping the transport, alternating runs, side by side.
 Target (shared/targets.md): backtest >= 100k events/s; recorder on: p99 rises <= 5%.
@@ -31,24 +33,24 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 import structlog
 import trio
 
-from actors import ChildSpec, Lossless, Mailbox, SupervisorSpec, run_system
+from actors import Lossless, SupervisorSpec, run_system
 from arbitrade.backtest import (
     FrameRecorder,
     RecordingTransport,
     backtest_settings_from,
     prepare_inputs,
 )
-from arbitrade.backtest._feed import MarketFeed
 from arbitrade.backtest._fees import fee_model
 from arbitrade.backtest._run import run_backtest
 from arbitrade.backtest._settings import graph_settings
 from arbitrade.backtest._simrecord import record_simulator
-from arbitrade.backtest._tree import GRAPH_INPUTS, _pump
-from arbitrade.backtest._triangular import TriangularDetector
-from arbitrade.kraken import Connection, KrakenWsClient
+from arbitrade.kraken import Connection
+from arbitrade.market import MarketSettings
+from arbitrade.market.wiring import market_supervisor
 from arbitrade.messages import TOPIC_OPPORTUNITIES, Opportunity
 
 PAIRS = ("BTC/USD", "ETH/USD", "ETH/BTC", "SOL/USD", "SOL/BTC", "SOL/ETH")
@@ -71,9 +73,10 @@ def _stage(name: str) -> str:
     for needle, stage in (
         ("_TimedConnection", "replay transport + WS client (decode)"),
         ("KrakenWsClient", "replay transport + WS client (decode)"),
-        ("MarketFeed", "feed: books + checksums + book tops"),
-        ("_tree._pump", "bus -> graph actor forwarding"),
+        ("BookFeed", "book feed: books + checksums + book tops"),
         ("_wiring._pump", "bus -> trading actors forwarding"),
+        ("forward_inputs", "bus -> stat-arb forwarding"),
+        ("forward", "bus -> actor forwarding (Context.forward)"),
         ("_child_task", "actors (graph, risk gate, executor, portfolio)"),
         ("Collector", "report collector"),
     ):
@@ -139,12 +142,16 @@ class _Paced:
         self.gap = gap
         self.handed: list[float] = []
         self.done = trio.Event()
+        self.replies: collections.deque[str] = collections.deque()
 
     @asynccontextmanager
     async def connect(self, url: str) -> AsyncIterator[Connection]:
         yield self  # type: ignore[misc]
 
     async def receive(self) -> str:
+        if self.replies:
+            await trio.lowlevel.checkpoint()
+            return self.replies.popleft()
         index = len(self.handed)
         if index >= len(self.payloads):
             self.done.set()
@@ -154,6 +161,16 @@ class _Paced:
         return self.payloads[index]
 
     async def send(self, frame: str | bytes) -> None:
+        """Acknowledge each subscribed symbol at once (the feed waits for it)."""
+        request = orjson.loads(frame)
+        if request.get("method") == "subscribe":
+            params = request.get("params") or {}
+            for symbol in params.get("symbol") or [None]:
+                result = {"channel": params.get("channel")}
+                if symbol is not None:
+                    result["symbol"] = symbol
+                reply = {"method": "subscribe", "req_id": request.get("req_id"), "success": True}
+                self.replies.append(orjson.dumps({**reply, "result": result}).decode())
         await trio.lowlevel.checkpoint()
 
 
@@ -167,23 +184,14 @@ async def _latency_run(
         recorder.start()
         transport = RecordingTransport(paced, recorder)
     graph, fees = graph_settings(settings), fee_model(settings)
+    symbols = tuple(sorted(set(settings.symbols))) or PAIRS
+    market = MarketSettings(symbols=symbols, channels=(), heartbeat_timeout=3600.0)
     tree = SupervisorSpec(
-        "root",
-        [
-            ChildSpec(
-                "triangular",
-                factory=TriangularDetector,
-                args=(graph, fees),
-                mailbox=Mailbox(capacity=10_000),
-            )
-        ],
+        "root", [market_supervisor("paced://", market, graph, fees, transport=transport)]
     )
     latencies: list[float] = []
     async with trio.open_nursery() as nursery:
         system = await nursery.start(run_system, tree)
-        graph_ref = system.registry.lookup("root/triangular")
-        for topic in GRAPH_INPUTS:
-            nursery.start_soon(_pump, system.bus.subscribe(topic, Lossless(10_000)), graph_ref)
         opportunities = system.bus.subscribe(TOPIC_OPPORTUNITIES, Lossless(100_000))
 
         async def watch() -> None:
@@ -195,9 +203,6 @@ async def _latency_run(
                     latencies.append(now - handed[-1])
 
         nursery.start_soon(watch)
-        client = KrakenWsClient("paced://", transport=transport, heartbeat_timeout=3600.0)
-        symbols = tuple(sorted(set(settings.symbols))) or PAIRS
-        await nursery.start(MarketFeed(system.bus, client, symbols).run)
         await paced.done.wait()
         await trio.sleep(0.05)
         nursery.cancel_scope.cancel()

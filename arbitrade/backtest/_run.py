@@ -1,18 +1,24 @@
-"""Running one backtest: the tree on a virtual clock, fed by the recording, until it ends.
+"""Running one backtest: the app's tree on a virtual clock, fed by the recording, until it ends.
 
 :func:`run_backtest` is synchronous: it owns a whole ``trio.run`` with a
 ``MockClock(autojump_threshold=0)``, so it must not be called from inside a Trio run (use a
 thread or, as the dashboard does, a worker process). The clock reads ``1000.0`` at the first
 frame and jumps from frame to frame; actors' wall clocks read the recording's wall time.
 
-Determinism: every random draw is seeded from ``settings.seed`` (latency models, reconnect
-jitter, supervisor backoff), and so is Trio's scheduler. Trio runs each batch of runnable tasks
-in an order that depends on chance and on memory addresses (timers due at the same instant
-are woken in the order of their cancel scopes' ``id()``); the run switches on the
+Determinism: every random draw is seeded from ``settings.seed`` (latency models, supervisor
+backoff, the graph's opportunity ids), and so is Trio's scheduler. Trio runs each batch of
+runnable tasks in an order that depends on chance and on memory addresses (timers due at the
+same instant are woken in the order of their cancel scopes' ``id()``); the run switches on the
 deterministic scheduling Trio keeps for Hypothesis (each batch sorted by task creation, then
 shuffled by ``trio._core._run._r`` seeded here) and restores both afterwards. Two runs of the
 same inputs therefore take the same decisions in the same order and produce the same report,
 byte for byte, in one process or in two.
+
+What is replayed: the frames the book feed reads (``instrument``, ``book``, ``status``,
+``heartbeat`` and anything unreadable); ``ticker``/``trade``/``ohlc`` frames are left out (no
+actor that decides reads them) and so is an instrument frame identical to the one before it
+(a live run records the instrument snapshot once per connection, and only the book feed's
+counts).
 """
 
 from __future__ import annotations
@@ -34,17 +40,21 @@ import trio.testing
 from actors import System, run_system
 from arbitrade import __version__
 from arbitrade.backtest._collect import Collector
-from arbitrade.backtest._feed import MarketFeed
 from arbitrade.backtest._fees import fee_model
 from arbitrade.backtest._inputs import BacktestInputs
 from arbitrade.backtest._latency import make_latency_model
 from arbitrade.backtest._replay import TimedReplayTransport
 from arbitrade.backtest._report import BacktestReport, build_report
 from arbitrade.backtest._settings import graph_settings, risk_settings, settings_as_dict
-from arbitrade.backtest._tree import backtest_tree, run_backtest_io
+from arbitrade.backtest._tree import (
+    BOOK_FEED_PATH,
+    backtest_components,
+    backtest_tree,
+    run_backtest_io,
+)
 from arbitrade.backtest._venue import BacktestVenue
 from arbitrade.execution import ExecutionSettings
-from arbitrade.kraken import KrakenWsClient
+from arbitrade.market.feeds import FeedStatistics, GetFeedStatistics
 from arbitrade.messages import TOPIC_CONTROL, ControlChanged
 
 BASE_TIME: Final = 1000.0 + 2**-20
@@ -55,6 +65,11 @@ EQUITY_INTERVAL: Final = 60.0
 """Seconds between equity samples (besides one per finished cycle)."""
 PROGRESS_EVERY: Final = 1024
 """Frames between progress callbacks."""
+START_LEAD: Final = 1.0 + 2**-20
+"""Seconds before the first frame at which the tree starts (on the whole-second grid, so the
+actors' timers keep off the frames' times)."""
+NOT_REPLAYED: Final = frozenset({"ticker", "trade", "ohlc"})
+"""Channels no deciding actor reads (the backtest runs no channel feed)."""
 
 Progress = Callable[[int, int], None]
 """Called with (frames replayed, frames in total)."""
@@ -64,6 +79,7 @@ Progress = Callable[[int, int], None]
 class _Plan:
     times: list[float]
     payloads: tuple[str, ...]
+    recorded: int
     start_at: float | None
     first_wall: float
     depth: int
@@ -97,13 +113,31 @@ def _book_depth(channels: tuple[str, ...], payloads: tuple[str, ...]) -> int:
     return next((depth for depth in (10, 25, 100, 500, 1000) if depth >= deepest), 1000)
 
 
+def _replayed(channels: tuple[str, ...], payloads: tuple[str, ...]) -> list[int]:
+    """Indexes of the frames the book feed is given (see the module docstring)."""
+    kept: list[int] = []
+    last_instrument: str | None = None
+    for index, (channel, payload) in enumerate(zip(channels, payloads, strict=True)):
+        if channel in NOT_REPLAYED:
+            continue
+        if channel == "instrument":
+            if payload == last_instrument:
+                continue
+            last_instrument = payload
+        kept.append(index)
+    return kept
+
+
 def _plan(inputs: BacktestInputs) -> _Plan:
     frames, settings = inputs.frames, inputs.settings
     count = len(frames)
     end = settings.end_time
     if end is not None:
         count = int(np.searchsorted(frames.wall_ns, int(end.timestamp() * 1e9), side="left"))
-    times = (BASE_TIME + frames.replay_ns[:count] / 1e9).tolist()
+    kept = _replayed(frames.channels[:count], frames.payloads[:count])
+    times = (BASE_TIME + frames.replay_ns[kept] / 1e9).tolist()
+    payloads = tuple(frames.payloads[index] for index in kept)
+    channels = tuple(frames.channels[index] for index in kept)
     first_wall = frames.first_wall_ns / 1e9
     start = settings.start_time
     start_at = None
@@ -112,10 +146,11 @@ def _plan(inputs: BacktestInputs) -> _Plan:
     symbols = settings.symbols or tuple(s for s in inputs.summary.symbols)
     return _Plan(
         times=times,
-        payloads=frames.payloads[:count],
+        payloads=payloads,
+        recorded=count,
         start_at=start_at,
         first_wall=first_wall,
-        depth=_book_depth(frames.channels[:count], frames.payloads[:count]),
+        depth=_book_depth(channels, payloads),
         symbols=symbols,
     )
 
@@ -178,32 +213,27 @@ async def _replay(
         fill_model=settings.fill_model,
         scheduler=transport,
     )
-    client = KrakenWsClient(
-        "replay://recording",
-        transport=transport,
-        heartbeat_timeout=3600.0,  # a quiet recording is not a dead link
-        rng=random.Random(seed),  # noqa: S311 - jitter, not secrecy
-    )
+    components = backtest_components(graph, risk, execution, symbols=plan.symbols, depth=plan.depth)
     collector = Collector(venue, settings.home, dict(settings.balances), to_wall)
     collector.trading = plan.start_at is None
     tree = backtest_tree(
-        graph,
+        components,
         fees,
-        risk,
-        execution,
         venue,
+        transport,
+        seed=seed,
         capital=settings.capital,
         initial_balances=settings.balances,
         wall_clock=wall_clock,
     )
+    first_frame = plan.times[0] if plan.times else BASE_TIME
     async with trio.open_nursery() as nursery:
+        # the tree starts just before the first frame: no idle virtual time before it
+        await trio.sleep_until(first_frame - START_LEAD)
         await nursery.start(venue.run)
         system: System = await nursery.start(partial(run_system, tree, seed=seed))
         await nursery.start(collector.watch, system.bus)
-        await nursery.start(run_backtest_io, system.bus, system.registry.lookup, venue, execution)
-        feed = MarketFeed(system.bus, client, plan.symbols, depth=plan.depth)
-        await trio.sleep_until(plan.times[0] if plan.times else BASE_TIME)
-        await nursery.start(feed.run)
+        await nursery.start(run_backtest_io, system, venue, components)
         if plan.start_at is not None:
             transport.call_at(
                 plan.start_at, partial(_open_trading, system, nursery, collector, to_wall)
@@ -223,9 +253,13 @@ async def _replay(
             + 1.0
         )
         collector.sample()
+        feed: FeedStatistics = await system.registry.lookup(BOOK_FEED_PATH).ask(
+            GetFeedStatistics(), timeout=60.0
+        )
         replay = {
             "frames": transport.position,
             "frames_in_range": total,
+            "frames_recorded_in_range": plan.recorded,
             "stopped_early": transport.position < total,
             "book_depth": plan.depth,
             "symbols": list(plan.symbols),
@@ -233,7 +267,7 @@ async def _replay(
             "simulated_seconds": round(plan.times[transport.position - 1] - plan.times[0], 9)
             if transport.position
             else 0.0,
-            "feed": attrs.asdict(feed.statistics()),
+            "feed": attrs.asdict(feed),
             "venue": attrs.asdict(venue.statistics()),
         }
         nursery.cancel_scope.cancel()

@@ -1,14 +1,21 @@
 """The supervision tree a backtest runs, and the tasks that feed its actors.
 
-The tree is the one the app runs (design.md): the pair-graph actor, then the trading
-supervisor from :func:`arbitrade.execution.trading_supervisor` (executor, portfolio, risk gate)
-with its inputs from :func:`arbitrade.execution.run_trading_io`. Only the transport under the
-feed (replay), the venue (:class:`BacktestVenue`) and the clock (virtual) are the backtest's.
+The tree is the one ``arbitrade run`` builds (:func:`arbitrade.engines.engine_tree`): the
+trading supervisor (executor, portfolio, risk gate), the market supervisor (the real
+:class:`~arbitrade.market.feeds.BookFeed` and the
+:class:`~arbitrade.strategy.triangular.PairGraphActor`) and the strategy supervisor (stat-arb),
+with their inputs routed by :func:`arbitrade.engines.run_tree_io`. Only the transport under the
+feed (:class:`~arbitrade.backtest._replay.TimedReplayTransport`), the venue
+(:class:`BacktestVenue`) and the clocks (Trio's virtual one; a wall clock reading the
+recording's time) are the backtest's; there is no persistence (the report is stored after).
 
-The app has no tree builder yet, and ``arbitrade.market``/``arbitrade.strategy.triangular``
-have no feed or graph actors yet: :class:`~arbitrade.backtest._feed.MarketFeed` and
-:class:`~arbitrade.backtest._triangular.TriangularDetector` stand in for them, built from the
-same parts. Swap them for the real ones here when those land.
+What differs from a live run, on purpose:
+
+- The market supervisor runs the book feed only (``MarketSettings.channels`` is empty): a
+  replay has one time line and one connection, and nothing that decides reads ticker or trade
+  frames (they are dropped from the replay, see ``_run``).
+- The feed's heartbeat timeout is an hour: a quiet stretch of recording is not a dead link.
+- The graph's opportunity ids are numbered from the seed, not random, so reports repeat.
 """
 
 from __future__ import annotations
@@ -16,79 +23,96 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, Final
+from typing import Final
 
 import trio
 
-from actors import (
-    ActorStopped,
-    Bus,
-    ChildSpec,
-    Lossless,
-    Mailbox,
-    Ref,
-    Subscription,
-    SupervisorSpec,
-)
-from arbitrade.backtest._triangular import TriangularDetector
+from actors import Bus, Lossless, Subscription, SupervisorSpec, System
 from arbitrade.backtest._venue import BacktestVenue
-from arbitrade.execution import ExecutionSettings, run_trading_io, trading_supervisor
+from arbitrade.components import Components
+from arbitrade.engines import ROOT, engine_tree, run_tree_io
+from arbitrade.execution import ExecutionSettings
 from arbitrade.graph import FeeRates, GraphSettings
-from arbitrade.messages import (
-    TOPIC_BOOK_STATE,
-    TOPIC_BOOK_TOP,
-    TOPIC_INSTRUMENTS,
-    InstrumentsLoaded,
-)
+from arbitrade.kraken import Transport
+from arbitrade.market import MarketSettings
+from arbitrade.market.wiring import BOOK_FEED
+from arbitrade.messages import TOPIC_INSTRUMENTS, InstrumentsLoaded
+from arbitrade.persistence import SinkSettings
 from arbitrade.risk import RiskSettings
+from arbitrade.strategy.stat_arb import StatArbSettings
 
-ROOT: Final = "root"
-TRIANGULAR: Final = "triangular"
-TRADING: Final = "trading"
-GRAPH_INPUTS: Final = (TOPIC_INSTRUMENTS, TOPIC_BOOK_STATE, TOPIC_BOOK_TOP)
+__all__ = [
+    "BOOK_FEED_PATH",
+    "REPLAY_URL",
+    "backtest_components",
+    "backtest_tree",
+    "run_backtest_io",
+]
+
+REPLAY_URL: Final = "replay://recording"
+"""The URL the feed is given (the replay transport ignores it)."""
+BOOK_FEED_PATH: Final = f"{ROOT}/market/{BOOK_FEED}"
+QUIET_RECORDING_SECONDS: Final = 3600.0
+"""The feed's heartbeat timeout in a backtest."""
+
+
+def backtest_components(
+    graph: GraphSettings,
+    risk: RiskSettings,
+    execution: ExecutionSettings,
+    *,
+    symbols: tuple[str, ...],
+    depth: int,
+    stat_arb: StatArbSettings | None = None,
+) -> Components:
+    """Every component's settings for a backtest: the book feed alone, on ``symbols``.
+
+    ``stat_arb`` defaults to no pairs (the stat-arb actor runs and decides nothing).
+    """
+    market = MarketSettings(
+        symbols=symbols,
+        depth=depth,
+        channels=(),
+        heartbeat_timeout=QUIET_RECORDING_SECONDS,
+        request_timeout=QUIET_RECORDING_SECONDS,
+        subscribe_batch=max(1, len(symbols)),
+    )
+    return Components(
+        graph=graph,
+        risk=risk,
+        execution=execution,
+        sink=SinkSettings(),
+        market=market,
+        stat_arb=stat_arb if stat_arb is not None else StatArbSettings(),
+    )
 
 
 def backtest_tree(
-    graph: GraphSettings,
+    components: Components,
     fees: FeeRates,
-    risk: RiskSettings,
-    execution: ExecutionSettings,
     venue: BacktestVenue,
+    transport: Transport,
     *,
+    seed: int,
     capital: Decimal | None = None,
     initial_balances: Mapping[str, Decimal] | None = None,
     wall_clock: Callable[[], float] = time.time,
 ) -> SupervisorSpec:
-    """The root supervisor: the pair-graph actor, then the trading supervisor."""
-    return SupervisorSpec(
-        ROOT,
-        [
-            ChildSpec(
-                TRIANGULAR,
-                factory=TriangularDetector,
-                args=(graph, fees),
-                kwargs={"capital": capital},
-                mailbox=Mailbox(capacity=10_000),
-            ),
-            trading_supervisor(
-                risk,
-                execution,
-                venue,
-                name=TRADING,
-                initial_balances=initial_balances,
-                wall_clock=wall_clock,
-            ),
-        ],
+    """The app's tree (:func:`~arbitrade.engines.engine_tree`) wired to the replay and ``venue``.
+
+    ``transport`` is the replay; ``seed`` numbers the graph's opportunity ids.
+    """
+    return engine_tree(
+        components,
+        venue,
+        market_url=REPLAY_URL,
+        market_transport=transport,
+        fees=fees,
+        capital=capital,
+        wall_clock=wall_clock,
+        initial_balances=initial_balances,
+        graph_run_id=f"bt{seed}r",
     )
-
-
-async def _pump(subscription: Subscription, ref: Ref[Any]) -> None:
-    with subscription:
-        try:
-            async for message in subscription:
-                await ref.send(message)
-        except ActorStopped:
-            return
 
 
 async def _instruments_to_venue(subscription: Subscription, venue: BacktestVenue) -> None:
@@ -99,26 +123,20 @@ async def _instruments_to_venue(subscription: Subscription, venue: BacktestVenue
 
 
 async def run_backtest_io(
-    bus: Bus,
-    lookup: Callable[[str], Ref[Any]],
+    system: System,
     venue: BacktestVenue,
-    execution: ExecutionSettings,
+    components: Components,
     *,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Forward every actor's inputs until cancelled; reports started once all are subscribed.
+    """Route every actor's inputs until cancelled; reports started once all are subscribed.
 
-    Market data goes losslessly to the graph actor (a replay must not drop what live would
-    have seen), instruments to the venue (pair rules), and the trading inputs through
-    :func:`~arbitrade.execution.run_trading_io` (book tops reach the venue through the
-    executor's ``observe_book``).
+    The app's routes (:func:`~arbitrade.engines.run_tree_io`; book tops reach the venue through
+    the executor's ``observe_book``), plus instruments to the venue (pair rules).
     """
-    graph = lookup(f"{ROOT}/{TRIANGULAR}")
-    routes = [bus.subscribe(topic, Lossless(10_000)) for topic in GRAPH_INPUTS]
+    bus: Bus = system.bus
     instruments = bus.subscribe(TOPIC_INSTRUMENTS, Lossless(100))
     async with trio.open_nursery() as nursery:
-        for subscription in routes:
-            nursery.start_soon(_pump, subscription, graph)
         nursery.start_soon(_instruments_to_venue, instruments, venue)
-        await nursery.start(run_trading_io, bus, lookup, venue, execution, f"{ROOT}/{TRADING}")
+        await nursery.start(run_tree_io, system, venue, components)
         task_status.started()

@@ -20,6 +20,7 @@ silently missing a change.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Final
 
@@ -66,6 +67,9 @@ class PairGraphActor(Actor[Any]):
         capital: the most home currency one cycle may start with (the risk gate's notional
             limit); a deeper opportunity is re-sized within it by the graph's own exact sizing
             (:func:`~arbitrade.graph.capital.resize_to_capital`), or dropped if that leaves none.
+        run_id: makes this incarnation's token in opportunity ids (None: random). A backtest
+            passes a deterministic one so its reports repeat; it must still give a new token
+            to each incarnation, or ids (and client order ids) repeat after a restart.
     """
 
     def __init__(
@@ -76,6 +80,7 @@ class PairGraphActor(Actor[Any]):
         subscribe: bool = True,
         capital: Decimal | None = None,
         book_feed: str | None = None,
+        run_id: Callable[[], str] | None = None,
     ) -> None:
         self.settings = settings
         self.book_feed = book_feed
@@ -84,7 +89,7 @@ class PairGraphActor(Actor[Any]):
         self.capital = capital
         self.tops: dict[str, BookTop] = {}
         self._suspended: set[str] = set()
-        self._run_id = uuid.uuid4().hex[:12]
+        self._run_id = run_id() if run_id is not None else uuid.uuid4().hex[:12]
         self.detector: CycleDetector | None = None
         self._graphs = 0
         self._found = 0

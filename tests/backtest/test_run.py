@@ -125,12 +125,21 @@ def test_range_when_start_given_trades_only_from_then() -> None:
 
 
 def test_kraken_recording_when_replayed_verifies_every_checksum() -> None:
-    """Kraken's real BTC/USD frames replay through the feed with all 510 checksums valid."""
+    """Kraken's real BTC/USD frames replay through the book feed with all 510 checksums valid.
+
+    The feed's frame count is the recorded frames plus the acknowledgements the replay gives
+    its two subscriptions (instrument, book).
+    """
     report = run(events=[str(KRAKEN)], balances={"USD": "10000", "BTC": "0.2"})
-    assert report.body["replay"]["feed"] == {
+    replay = report.body["replay"]
+    assert replay["feed"] == {
+        "frames": replay["frames"] + 2,
         "book_messages": 510,
         "tops_published": 510,
         "mismatches": 0,
+        "decode_errors": 0,
+        "books": 1,
+        "relayed": 0,
     }
     assert report.figures["opportunities"] == 0  # one pair: no cycle
 
