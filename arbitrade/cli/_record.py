@@ -4,7 +4,9 @@ Against the configured public WebSocket URL (``KRAKEN_WS_PUBLIC_URL``), or ``--u
 mode without ``--url`` an embedded simulator is served on loopback and recorded over a real
 socket. ``--simulated`` instead records the simulator in-process on a virtual clock (an hour
 of market in a few minutes of CPU: fixtures and benchmarks). Stops after ``--duration``
-seconds or on Ctrl-C; what was received is written either way.
+seconds or on Ctrl-C; what was received is written either way. A bad option (no symbol, an
+unknown channel, a depth Kraken does not offer, a duration that is not positive) prints one
+line (``configuration error: --flag: ...``) and exits 1 before anything is opened.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Final
 
 import trio
 
@@ -40,8 +43,33 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=_record)
 
 
+RECORDABLE_CHANNELS: Final = ("book", "ticker", "trade", "ohlc")
+"""Public channels ``--channels`` may name (``instrument`` is always recorded)."""
+BOOK_DEPTHS: Final = (10, 25, 100, 500, 1000)
+"""Depths Kraken's v2 book channel accepts."""
+
+
 def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _problem(symbols: list[str], channels: list[str], depth: int, duration: float) -> str:
+    """The first bad option as ``--flag: problem`` (empty when all are fine)."""
+    if not symbols:
+        return "--symbols: name at least one pair (BTC/USD,ETH/USD)"
+    if not channels:
+        return f"--channels: name at least one of {', '.join(RECORDABLE_CHANNELS)}"
+    unknown = [channel for channel in channels if channel not in RECORDABLE_CHANNELS]
+    if unknown:
+        return (
+            f"--channels: unknown channel {unknown[0]!r} "
+            f"(expected some of {', '.join(RECORDABLE_CHANNELS)})"
+        )
+    if "book" in channels and depth not in BOOK_DEPTHS:
+        return f"--depth: expected one of {', '.join(map(str, BOOK_DEPTHS))}, got {depth}"
+    if not duration > 0:  # NaN too
+        return f"--duration: must be more than zero seconds, got {duration}"
+    return ""
 
 
 def _record(args: argparse.Namespace) -> int:
@@ -50,8 +78,9 @@ def _record(args: argparse.Namespace) -> int:
         return 1
     configure_logging(level=settings.log_level, json=settings.log_json)
     symbols, channels = _split(args.symbols), _split(args.channels)
-    if args.duration <= 0:
-        print("configuration error: --duration: must be more than zero", file=sys.stderr)
+    problem = _problem(symbols, channels, args.depth, args.duration)
+    if problem:
+        print(f"configuration error: {problem}", file=sys.stderr)
         return 1
     seed = settings.sim_seed if args.seed is None else args.seed
     if args.simulated:

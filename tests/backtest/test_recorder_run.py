@@ -1,8 +1,8 @@
 """`arbitrade run --record DIR`: the bot records every raw frame its feeds receive.
 
 The bot runs as ``arbitrade run`` wires it (``run_app(record=...)``, sim mode, paper venue,
-the real clock) against a test-served loopback simulator; once the feeds have published a
-few hundred book tops it is stopped as SIGTERM stops it. The folder it leaves is then read
+the real clock) against a test-served loopback simulator; once the feeds have published
+150 book tops it is stopped as SIGTERM stops it. The folder it leaves is then read
 back with pyarrow and DuckDB, and loaded and replayed as backtest input: the replayed feed
 applies every recorded book frame with no checksum mismatch, so no book frame is missing.
 """
