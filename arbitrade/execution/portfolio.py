@@ -8,6 +8,16 @@ UTC day's total and the running total. :class:`Portfolio` is the actor: it folds
 each finished cycle, and on ``RefreshBalances`` replaces its balances by the venue's
 (Kraken ``Balance`` in live mode, the paper ledger otherwise).
 
+Positions held across cycles (stat-arb: an entry cycle opens, a later close cycle closes) are
+where the executor's per-cycle PnL falls short: it values what a cycle leaves behind at the
+cycle's own prices, so an entry and its close each book only their fees and the spread's gain
+or loss never shows. For cycles whose id marks them as position cycles
+(:data:`POSITION_CYCLE_PREFIXES`), the book keeps a :class:`PositionLedger` instead: average
+cost per pair quoted in home, realised PnL on every fill that reduces a position (price minus
+average cost, times the quantity closed) less every fill's fee, booked when the cycle
+finishes; open positions are marked to the latest book mid (``BookTop``, when routed to the
+actor) or else the latest fill price, as unrealised PnL (:meth:`PortfolioBook.positions`).
+
 A refresh is the truth at the moment the venue answered: a fill already counted by the
 venue but delivered after the answer is counted twice until the next refresh (rare: the
 executor delivers fills within milliseconds; refreshes are tens of seconds apart).
@@ -23,14 +33,38 @@ from decimal import Decimal
 from typing import Any, Final
 
 import attrs
+import structlog
 import trio
 
 from actors import Actor
 from arbitrade.execution._errors import VenueUnavailable
+from arbitrade.execution._positions import (
+    POSITION_CYCLE_PREFIXES,
+    OpenPosition,
+    PositionLedger,
+    is_position_cycle,
+)
 from arbitrade.execution._unwind import fill_flows
-from arbitrade.messages import TOPIC_PORTFOLIO, CycleFinished, Fill, PortfolioSnapshot
+from arbitrade.messages import TOPIC_PORTFOLIO, BookTop, CycleFinished, Fill, PortfolioSnapshot
+
+__all__ = [
+    "POSITION_CYCLE_PREFIXES",
+    "BalanceSource",
+    "GetPortfolio",
+    "GetPositions",
+    "OpenPosition",
+    "Portfolio",
+    "PortfolioBook",
+    "PortfolioTick",
+    "PositionLedger",
+    "RefreshBalances",
+    "is_position_cycle",
+    "utc_day",
+]
 
 _REMEMBERED: Final = 10_000
+
+log = structlog.get_logger(__name__)
 
 type BalanceSource = Callable[[], Awaitable[Mapping[str, Decimal]]]
 
@@ -43,24 +77,54 @@ def utc_day(wall: float) -> str:
 class PortfolioBook:
     """Balances and realised PnL; see the module docstring.
 
-    A fill is counted once per ``exec_id``; a cycle once per ``cycle_id``.
+    A fill is counted once per ``exec_id``; a cycle once per ``cycle_id``. A position
+    cycle's PnL is the ledger's (fills' realised PnL less their fees), not the executor's,
+    except when one of its fills is on a pair not quoted in home: the ledger cannot value
+    it, so that cycle books the executor's PnL as before (``portfolio.position_unvalued``
+    is logged) and its fills stay out of the ledger. A fill of a position cycle that arrives
+    after its cycle was booked is booked at once, on the day of the last booked cycle.
     """
 
-    def __init__(self, home: str, balances: Mapping[str, Decimal] | None = None) -> None:
+    def __init__(
+        self,
+        home: str,
+        balances: Mapping[str, Decimal] | None = None,
+        *,
+        position_prefixes: tuple[str, ...] = POSITION_CYCLE_PREFIXES,
+    ) -> None:
         self.home = home
         self.balances: dict[str, Decimal] = dict(balances or {})
         self.pnl_by_day: dict[str, Decimal] = {}
         self.pnl_by_cycle: OrderedDict[str, Decimal] = OrderedDict()
         self.realised_total = Decimal(0)
+        self.ledger = PositionLedger(home)
+        self._position_prefixes = position_prefixes
+        self._pending: dict[str, Decimal] = {}
+        """Ledger PnL of position cycles not yet finished, by cycle id."""
+        self._unvalued: set[str] = set()
+        self._last_day = utc_day(0.0)
         self._exec_ids: OrderedDict[str, None] = OrderedDict()
 
     def apply_fill(self, fill: Fill) -> None:
-        """Move balances by ``fill`` (ignored if its exec_id was seen)."""
+        """Move balances by ``fill`` (ignored if its exec_id was seen); a position cycle's
+        fill also goes through the ledger."""
         if fill.exec_id in self._exec_ids:
             return
         _remember(self._exec_ids, fill.exec_id, None)
         for asset, amount in fill_flows((fill,)).items():
             self.balances[asset] = self.balances.get(asset, Decimal(0)) + amount
+        if not is_position_cycle(fill.cycle_id, self._position_prefixes):
+            return
+        if not self.ledger.values(fill):
+            self._unvalued.add(fill.cycle_id)
+            log.warning("portfolio.position_unvalued", cycle_id=fill.cycle_id, symbol=fill.symbol)
+            return
+        pnl = self.ledger.apply(fill)
+        if fill.cycle_id in self.pnl_by_cycle:  # late: its cycle is already booked
+            self.pnl_by_cycle[fill.cycle_id] += pnl
+            self._book(self._last_day, pnl)
+        else:
+            self._pending[fill.cycle_id] = self._pending.get(fill.cycle_id, Decimal(0)) + pnl
 
     def apply_cycle(self, finished: CycleFinished, wall: float) -> None:
         """Book a cycle's realised PnL on its UTC day (ignored if already booked)."""
@@ -68,10 +132,32 @@ class PortfolioBook:
             return
         if finished.home != self.home:
             raise ValueError(f"cycle {finished.cycle_id} is in {finished.home}, not {self.home}")
-        _remember(self.pnl_by_cycle, finished.cycle_id, finished.pnl)
-        day = utc_day(wall)
-        self.pnl_by_day[day] = self.pnl_by_day.get(day, Decimal(0)) + finished.pnl
-        self.realised_total += finished.pnl
+        pnl = finished.pnl
+        pending = self._pending.pop(finished.cycle_id, Decimal(0))
+        if is_position_cycle(finished.cycle_id, self._position_prefixes):
+            if finished.cycle_id in self._unvalued:
+                self._unvalued.discard(finished.cycle_id)
+            else:
+                pnl = pending
+        _remember(self.pnl_by_cycle, finished.cycle_id, pnl)
+        self._last_day = utc_day(wall)
+        self._book(self._last_day, pnl)
+
+    def _book(self, day: str, pnl: Decimal) -> None:
+        self.pnl_by_day[day] = self.pnl_by_day.get(day, Decimal(0)) + pnl
+        self.realised_total += pnl
+
+    def mark(self, top: BookTop) -> None:
+        """Mark an open position's pair to the mid of ``top`` (other pairs are ignored)."""
+        self.ledger.mark_book(top)
+
+    def positions(self) -> tuple[OpenPosition, ...]:
+        """Open positions of position cycles, with their unrealised PnL (sorted by symbol)."""
+        return self.ledger.positions()
+
+    def unrealised_total(self) -> Decimal:
+        """Unrealised PnL of every open position, in home."""
+        return sum((position.unrealised_pnl for position in self.ledger.positions()), Decimal(0))
 
     def replace_balances(self, balances: Mapping[str, Decimal]) -> None:
         """Take the venue's balances as the truth."""
@@ -108,6 +194,11 @@ class RefreshBalances:
 @attrs.frozen
 class GetPortfolio:
     """Ask for the current ``PortfolioSnapshot``."""
+
+
+@attrs.frozen
+class GetPositions:
+    """Ask for the open positions (a tuple of :class:`OpenPosition`, marked to market)."""
 
 
 class Portfolio(Actor[Any]):
@@ -156,8 +247,12 @@ class Portfolio(Actor[Any]):
             await self._publish()
         elif isinstance(message, RefreshBalances):
             await self._refresh()
+        elif isinstance(message, BookTop):
+            self.book.mark(message)
         elif isinstance(message, GetPortfolio):
             return self.book.snapshot(*self._now())
+        elif isinstance(message, GetPositions):
+            return self.book.positions()
         else:
             self.context.log.warning("portfolio.unexpected_message", type=type(message).__name__)
         return None
