@@ -12,6 +12,13 @@ fills that happened while disconnected arrive as the snapshot). A refusal (``EOr
 becomes a REJECTED report with Kraken's error string; an unknown outcome (timeout, dropped
 connection) produces nothing, and the executor's reconnect query settles it.
 
+Reconnects, in the order the executor needs for reconciliation: when the connection goes (or
+is replaced before anyone noticed) a ``VenueConnection(False)`` goes out; the new connection's
+``executions`` snapshot is turned into reports (fills by their trade ids, open orders with
+their totals; Kraken ids learnt from it) and only then comes ``VenueConnection(True)``, so the
+executor's queries follow the snapshot. A connection whose snapshot does not come within
+:data:`SNAPSHOT_WAIT` seconds is reported up anyway (the queries still settle every order).
+
 The venue keeps the interface's rules itself, since Kraken checks ``cl_ord_id`` uniqueness only
 among open orders: an id sent once in this process is never sent again (REJECTED with
 ``DUPLICATE_REASON``), and an order past its deadline is refused before it is sent.
@@ -87,6 +94,9 @@ _REST_STATUSES: Final = {
 }
 _MIN_DEADLINE: Final = 0.5
 _MAX_DEADLINE: Final = 60.0
+SNAPSHOT_WAIT: Final = 3.0
+"""Seconds a new connection waits for its executions snapshot before it is reported up."""
+_WATCH_INTERVAL: Final = 0.05
 
 
 def check_live_settings(settings: Settings) -> None:
@@ -163,6 +173,9 @@ class LiveVenue:
         self._send, self._events = trio.open_memory_channel[VenueEvent](math.inf)
         self._nursery: trio.Nursery | None = None
         self._connected = False
+        self._generation = 0
+        """The WS client's connect count when the venue last reported itself up."""
+        self._up = trio.Event()
 
     @property
     def events(self) -> trio.MemoryReceiveChannel[VenueEvent]:
@@ -176,7 +189,11 @@ class LiveVenue:
                 await nursery.start(self._ws.run)
                 await self._ws.wait_connected()
                 await self._ws.subscribe("executions", None, snap_orders=True, snap_trades=True)
-                self._set_connected(True, "subscribed")
+                with trio.move_on_after(SNAPSHOT_WAIT):
+                    await self._up.wait()
+                if not self._connected:
+                    self._generation = self._connects()
+                    self._set_connected(True, "subscribed without an executions snapshot")
                 self._nursery = nursery
                 nursery.start_soon(self._watch_connection)
                 task_status.started()
@@ -186,15 +203,30 @@ class LiveVenue:
             with trio.CancelScope(shield=True):
                 await self._rest.aclose()
 
+    def _connects(self) -> int:
+        return self._ws.statistics().connects
+
     async def _watch_connection(self) -> None:
+        """Report a lost (or silently replaced) connection; report up a snapshot-less one."""
+        new_since: float | None = None
         while True:
-            await trio.sleep(0.05)
-            up = self._ws.is_connected
-            if up != self._connected:
-                self._set_connected(up, "reconnected" if up else "connection lost")
+            await trio.sleep(_WATCH_INTERVAL)
+            replaced = self._connects() != self._generation
+            if self._connected and (not self._ws.is_connected or replaced):
+                self._set_connected(False, "connection lost")
+            if self._connected or not self._ws.is_connected or not replaced:
+                new_since = None
+                continue
+            now = trio.current_time()
+            new_since = now if new_since is None else new_since
+            if now - new_since >= SNAPSHOT_WAIT:
+                self._generation = self._connects()
+                self._set_connected(True, "reconnected without an executions snapshot")
 
     def _set_connected(self, connected: bool, reason: str) -> None:
         self._connected = connected
+        if connected:
+            self._up.set()
         log.info("live.connection", connected=connected, reason=reason)
         self._send.send_nowait(VenueConnection(connected, reason, trio.current_time()))
 
@@ -361,11 +393,26 @@ class LiveVenue:
 
     # --- executions --------------------------------------------------------------------------
     def _on_message(self, message: Message) -> None:
-        if isinstance(message, ExecutionsMessage):
-            for execution in message.executions:
-                report = self._from_execution(execution)
-                if report is not None:
-                    self._emit(report)
+        if not isinstance(message, ExecutionsMessage):
+            return
+        connects = self._connects()
+        fresh = message.type == "snapshot" and connects != self._generation
+        if fresh and self._connected:
+            # replaced before the watcher saw it go: beliefs must be noted before the snapshot
+            self._set_connected(False, "connection replaced")
+        for execution in message.executions:
+            report = self._from_execution(execution)
+            if report is not None:
+                self._emit(report)
+        if fresh:
+            first = self._generation == 0
+            self._generation = connects
+            log.info(
+                "live.executions_snapshot",
+                executions=len(message.executions),
+                connects=connects,
+            )
+            self._set_connected(True, "executions snapshot" if first else "reconnected")
 
     def _from_execution(self, execution: Execution) -> ExecutionReport | None:
         cl_ord_id = execution.cl_ord_id or self._by_order_id.get(execution.order_id, "")

@@ -1,0 +1,199 @@
+"""Reconciliation after a private reconnect, end to end: the trading tree, the live venue and
+the simulator on loopback, the connection dropped with an order in flight.
+
+Each case holds the order's outcome back from the bot (the ``executions`` channel stalled, or
+the request delayed in the simulator), drops every WebSocket, and checks what the executor
+believes afterwards, that each fill is published once (by its trade id), and the
+``execution.reconciled`` audit event; the simulator's own record says what it received.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from decimal import Decimal
+
+import attrs
+import pytest
+import trio
+
+from arbitrade.execution import (
+    NOT_RECEIVED_REASON,
+    RECONCILED_KIND,
+    LiveVenue,
+)
+from arbitrade.messages import (
+    TOPIC_OPPORTUNITIES,
+    AuditEvent,
+    CycleFinished,
+    Fill,
+    Leg,
+    OrderState,
+    OrderUpdate,
+    PortfolioSnapshot,
+    Side,
+)
+from arbitrade.sim import DEFAULT_API_KEY, MarketSettings, SimConfig, Simulator, serve_simulator
+from arbitrade.sim._book import Side as BookSide
+from arbitrade.sim._orders import Order
+from tests.execution.test_live import LIVE
+from tests.execution.tree import Trading, trading_tree
+from tests.risk.builders import make_opportunity
+
+SYMBOL = "BTC/USD"
+QTY = Decimal("0.01")
+TIMEOUT = 15.0
+
+
+@attrs.frozen
+class Rig:
+    """A trading tree on a live venue on a simulator whose market stands still."""
+
+    sim: Simulator
+    venue: LiveVenue
+    trading: Trading
+    crossing: Decimal
+    """A buy price that fills at once."""
+    resting: Decimal
+    """A buy price far below the book: an IOC order there is cancelled unfilled."""
+
+
+@asynccontextmanager
+async def live_rig() -> AsyncIterator[Rig]:
+    market = MarketSettings(tick_seconds=0.02, mispricing_rate=0.0)
+    config = SimConfig(symbols=("BTC/USD", "ETH/USD", "ETH/BTC"), market=market, ticking=False)
+    async with trio.open_nursery() as nursery:
+        running = await nursery.start(serve_simulator, config)
+        settings = attrs.evolve(
+            LIVE, kraken_rest_url=running.rest_url, kraken_ws_private_url=running.ws_private_url
+        )
+        venue = LiveVenue(settings)
+        sim = running.simulator
+        pair = sim.universe.pair(SYMBOL)
+        tick = Decimal(1).scaleb(-pair.price_precision)
+        book = sim.model.book(SYMBOL)
+        ask = Decimal(book.best(BookSide.ASK) or 0).scaleb(-pair.price_precision)
+        bid = Decimal(book.best(BookSide.BID) or 0).scaleb(-pair.price_precision)
+        async with trading_tree(venue, balances={}) as trading:
+            await trading.tap.expect(PortfolioSnapshot, lambda s: bool(s.balances), within=10)
+            yield Rig(
+                sim,
+                venue,
+                trading,
+                (ask * Decimal("1.01")).quantize(tick),
+                (bid * Decimal("0.9")).quantize(tick),
+            )
+        nursery.cancel_scope.cancel()
+
+
+async def send_one_leg(rig: Rig, price: Decimal) -> str:
+    """Publish a one-leg opportunity; return the order's cl_ord_id once it is pending."""
+    leg = Leg(SYMBOL, Side.BUY, price, QTY, "USD", "BTC")
+    opportunity = make_opportunity(
+        strategy="stat_arb", legs=(leg,), book_ages=(0.0,), detected_at=trio.current_time()
+    )
+    await rig.trading.publish(TOPIC_OPPORTUNITIES, opportunity)
+    pending = await rig.trading.tap.expect(
+        OrderUpdate, lambda u: u.state is OrderState.PENDING, within=TIMEOUT
+    )
+    return pending.cl_ord_id
+
+
+async def cycle_finished(rig: Rig) -> CycleFinished:
+    """The one cycle's end (published before its reconciliation audit, so not ``expect``)."""
+    await until(lambda: rig.trading.tap.all(CycleFinished), "the cycle finished")
+    (finished,) = rig.trading.tap.all(CycleFinished)
+    return finished
+
+
+def received(sim: Simulator, cl_ord_id: str) -> list[Order]:
+    """The simulator's own record of orders it received under this id."""
+    return sim.engine.find_orders(DEFAULT_API_KEY, cl_ord_ids=[cl_ord_id])
+
+
+async def until(condition: Callable[[], object], what: str) -> None:
+    """Poll the network-bound ``condition`` (real sockets: no virtual clock to jump)."""
+    with trio.fail_after(TIMEOUT):
+        while not condition():  # noqa: ASYNC110 - state behind real sockets has no event
+            await trio.sleep(0.01)
+
+
+async def drop_and_reconcile(rig: Rig, cl_ord_id: str) -> dict[str, object]:
+    """Drop every WebSocket, lift the faults, and return the order's reconciliation detail."""
+    ws = rig.venue._ws
+    drops = ws.statistics().disconnects
+    rig.sim.drop_connections()
+    # faults are lifted once the bot saw the close: nothing withheld reaches the old link
+    await until(lambda: ws.statistics().disconnects > drops, "the bot saw the drop")
+    rig.sim.set_faults(stalled_channels=[], ack_delay_seconds=0.0)
+    audit = await rig.trading.tap.expect(
+        AuditEvent,
+        lambda a: a.kind == RECONCILED_KIND and a.subject == cl_ord_id,
+        within=TIMEOUT,
+    )
+    detail: dict[str, object] = json.loads(audit.detail)
+    return detail
+
+
+@pytest.mark.slow
+class TestReconcileOnSimulator:
+    async def test_reconnect_when_order_filled_while_disconnected_emits_fill_once(
+        self,
+    ) -> None:
+        """A fill the bot never saw arrives with the snapshot, by its trade id, exactly once."""
+        async with live_rig() as rig:
+            rig.sim.set_faults(stalled_channels=["executions"])
+            cl_ord_id = await send_one_leg(rig, rig.crossing)
+            await until(lambda: received(rig.sim, cl_ord_id), "the order reached the simulator")
+            detail = await drop_and_reconcile(rig, cl_ord_id)
+            finished = await cycle_finished(rig)
+            await trio.sleep(0.2)  # anything doubled would be published by now
+            fills = [f for f in rig.trading.tap.all(Fill) if f.cl_ord_id == cl_ord_id]
+            (order,) = received(rig.sim, cl_ord_id)
+            sim_trades = [fill.exec_id for fill in order.fills]
+        assert finished.outcome == "completed"
+        assert [f.exec_id for f in fills] == sim_trades
+        assert sum(f.qty for f in fills) == QTY
+        assert detail["believed_state"] == "pending"
+        assert detail["resolution"] == "filled"
+        assert detail["fills_added"] == sim_trades
+        assert detail["trigger"] == "reconnect"
+
+    async def test_reconnect_when_order_cancelled_while_disconnected_ends_it_without_fill(
+        self,
+    ) -> None:
+        """An order the exchange closed unfilled while the bot was blind ends; no fill."""
+        async with live_rig() as rig:
+            rig.sim.set_faults(stalled_channels=["executions"])
+            cl_ord_id = await send_one_leg(rig, rig.resting)
+            await until(lambda: received(rig.sim, cl_ord_id), "the order reached the simulator")
+            detail = await drop_and_reconcile(rig, cl_ord_id)
+            finished = await cycle_finished(rig)
+            fills = [f for f in rig.trading.tap.all(Fill) if f.cl_ord_id == cl_ord_id]
+            (order,) = received(rig.sim, cl_ord_id)
+        assert finished.outcome == "rejected"
+        assert fills == []
+        assert not order.is_open
+        assert detail["resolution"] in {"cancelled", "expired"}
+        assert detail["exchange_status"] in {"cancelled", "expired"}
+        assert detail["fills_added"] == []
+
+    async def test_reconnect_when_order_never_received_treats_it_as_not_placed(
+        self,
+    ) -> None:
+        """An order lost with the connection is not placed and never sent again."""
+        async with live_rig() as rig:
+            rig.sim.set_faults(ack_delay_seconds=60.0)  # the request waits unread in the sim
+            cl_ord_id = await send_one_leg(rig, rig.crossing)
+            ws = rig.venue._ws  # the request must have left before the drop
+            await until(lambda: ws.statistics().pending_requests > 0, "add_order sent")
+            detail = await drop_and_reconcile(rig, cl_ord_id)
+            finished = await cycle_finished(rig)
+            updates = [u for u in rig.trading.tap.all(OrderUpdate) if u.cl_ord_id == cl_ord_id]
+            await trio.sleep(0.2)
+            assert received(rig.sim, cl_ord_id) == []
+        assert finished.outcome == "rejected"
+        assert (updates[-1].state, updates[-1].reason) == (OrderState.EXPIRED, NOT_RECEIVED_REASON)
+        assert detail["resolution"] == "not_received"
+        assert detail["exchange_status"] == "unknown"
