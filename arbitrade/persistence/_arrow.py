@@ -14,7 +14,11 @@ from typing import Any
 
 import pyarrow as pa
 
+from arbitrade.persistence._no_pandas import settle_pyarrow_without_pandas
 from arbitrade.persistence._tables import Table
+
+# Before the first conversion anywhere in the process: pandas stays unloaded (see _no_pandas).
+settle_pyarrow_without_pandas()
 
 
 def encode_rows(table: Table, rows: Sequence[tuple[Any, ...]]) -> bytes:

@@ -87,9 +87,9 @@ class DuckDBWriter:
             log.info("persistence.writer.opened", path=self.path)
 
     def _warm_up(self) -> None:
-        # pyarrow and DuckDB import pandas (seconds, holding the GIL, so the Trio loop
-        # stalls) the first time they convert Python objects or scan Arrow: pay that at
-        # start-up, before the sink starts, rather than at the first batch.
+        # DuckDB's first Arrow scan loads its Arrow support (tens of milliseconds holding
+        # the GIL, so the Trio loop stalls): pay that at start-up, before the sink starts,
+        # rather than at the first batch. pandas is not loaded (see _no_pandas).
         batch = pa.RecordBatch.from_arrays([pa.array(["1"], pa.string())], names=["x"])
         schema = batch.schema
         again = pa.ipc.read_record_batch(pa.py_buffer(batch.serialize().to_pybytes()), schema)
