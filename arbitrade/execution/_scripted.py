@@ -3,9 +3,10 @@
 Like httpx's ``MockTransport``: ``ScriptedVenue(handler)`` calls ``handler(order, at)`` for
 each new order and emits the reports it returns. Tests can also push any report with
 :meth:`ScriptedVenue.emit` (duplicates, late fills), drop the connection with
-:meth:`disconnect` / :meth:`reconnect`, and make the next submits vanish in transit with
-:meth:`lose_next`. Every request is recorded. The venue keeps the duplicate rule of the
-interface: a known ``cl_ord_id`` is rejected with ``DUPLICATE_REASON``.
+:meth:`disconnect` / :meth:`reconnect` (with a snapshot, as Kraken sends), and make the next
+submits vanish in transit with :meth:`lose_next`. Every request is recorded. The venue keeps
+the duplicate rule of the interface: a known ``cl_ord_id`` is rejected with
+``DUPLICATE_REASON``.
 """
 
 from __future__ import annotations
@@ -164,8 +165,13 @@ class ScriptedVenue:
         self.connected = False
         self._send.send_nowait(VenueConnection(False, reason, trio.current_time()))
 
-    def reconnect(self, reason: str = "scripted reconnect") -> None:
-        """Bring the connection back."""
+    def reconnect(
+        self, reason: str = "scripted reconnect", *, snapshot: Iterable[ExecutionReport] = ()
+    ) -> None:
+        """Bring the connection back; ``snapshot`` reports go out first, as a live venue's
+        ``executions`` snapshot does (they become the orders' last states too)."""
+        for report in snapshot:
+            self.emit(report)
         self.connected = True
         self._send.send_nowait(VenueConnection(True, reason, trio.current_time()))
 
