@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import collections
 import enum
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
 import attrs
 
+from arbitrade.execution import RECONCILED_KIND, RECOVERED_KIND
+from arbitrade.messages import AuditEvent
 from arbitrade.soak._faults import FaultKind, FaultRecord
 
 
@@ -288,3 +291,27 @@ def check_memory(
         f"peak {peak / 1e6:.0f} MB, final {final / 1e6:.0f} MB, slope {slope / 1e6:+.1f} MB/h",
         "; ".join(problems) or basis,
     )
+
+
+# --- reconciliation ---------------------------------------------------------------------------
+def count_reconciliations(audit: Iterable[AuditEvent]) -> str:
+    """The soak's figure for reconciliation: corrections found after reconnects and executor
+    restarts, by resolution (``filled``, ``cancelled``, ``expired``, ``open``,
+    ``not_received``), and how many times a restarted executor resumed its cycles.
+
+    A correction whose detail cannot be read counts under ``?`` rather than being dropped.
+    """
+    by_resolution: collections.Counter[str] = collections.Counter()
+    recoveries = 0
+    for event in audit:
+        if event.kind == RECONCILED_KIND:
+            try:
+                resolution = str(json.loads(event.detail).get("resolution", "?"))
+            except (ValueError, AttributeError):
+                resolution = "?"
+            by_resolution[resolution] += 1
+        elif event.kind == RECOVERED_KIND:
+            recoveries += 1
+    parts = ", ".join(f"{name} {count}" for name, count in sorted(by_resolution.items()))
+    total = sum(by_resolution.values())
+    return f"{total}{f' ({parts})' if parts else ''}; executor recoveries {recoveries}"

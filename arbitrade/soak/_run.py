@@ -39,6 +39,7 @@ from arbitrade.soak._checks import (
     check_rows_lost,
     check_trading,
     check_visibility,
+    count_reconciliations,
     summarise,
 )
 from arbitrade.soak._database import money, table_counts
@@ -268,6 +269,7 @@ def _figures(observer: Observer, injector: Injector, handle: BotHandle) -> dict[
             f"{observer.venue_reconnects} / {observer.feed_relives} / {observer.book_resyncs}"
         ),
         "executor audit events": ", ".join(f"{k} {n}" for k, n in corrections.items()) or "none",
+        "reconciliation corrections": count_reconciliations(observer.audit),
         "restart-log events": str(len(observer.restart_log)),
         "loop lag with slow client": f"{injector.loop_lag_max * 1000:.0f} ms",
     }

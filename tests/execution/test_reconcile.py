@@ -35,6 +35,7 @@ from arbitrade.messages import (
     OrderState,
     OrderUpdate,
 )
+from arbitrade.soak._checks import count_reconciliations
 from tests.execution.test_actors import leg_report, one_leg, submitted_order, trade
 from tests.execution.test_executor_core import (
     core,
@@ -210,3 +211,24 @@ class TestExecutorRestart:
         assert len(fills) == 1
         assert [c.outcome for c in finished] == ["completed"]
         assert venue.queried == [order.cl_ord_id]
+
+
+class TestSoakCount:
+    def test_count_when_corrections_audited_groups_them_by_resolution(self) -> None:
+        """The soak's figure counts each correction by resolution, and the recoveries."""
+
+        def audit(kind: str, detail: str) -> AuditEvent:
+            return AuditEvent(kind, "executor", "x", detail, 1.0, 2.0)
+
+        events = [
+            audit(RECONCILED_KIND, '{"resolution": "filled"}'),
+            audit(RECONCILED_KIND, '{"resolution": "not_received"}'),
+            audit(RECONCILED_KIND, '{"resolution": "filled"}'),
+            audit(RECONCILED_KIND, "not json"),
+            audit(RECOVERED_KIND, "{}"),
+            audit("execution.unwind", "{}"),
+        ]
+        assert count_reconciliations(events) == (
+            "4 (? 1, filled 2, not_received 1); executor recoveries 1"
+        )
+        assert count_reconciliations([]) == "0; executor recoveries 0"
