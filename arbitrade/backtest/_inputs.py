@@ -18,6 +18,7 @@ from arbitrade.backtest._recording import (
     file_digest,
     find_recording_files,
     load_frames,
+    recorded_symbols,
     summarise,
 )
 from arbitrade.backtest._settings import BacktestSettings
@@ -71,9 +72,11 @@ def prepare_inputs(settings: BacktestSettings, *, hash_files: bool = True) -> Ba
     recorded = set(summary.symbols)
     for symbol in settings.symbols:
         if symbol not in recorded:
+            # the summary only knows the symbols asked for: list what the recording holds
+            everything = recorded_symbols(files)
             raise ConfigError(
                 "backtest.symbols",
-                f"{symbol!r} was not recorded (recorded: {', '.join(summary.symbols)})",
+                f"{symbol!r} was not recorded (recorded: {', '.join(everything) or 'none'})",
             )
     assets = set(summary.assets)
     for asset in sorted(settings.balances):

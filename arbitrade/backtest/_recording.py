@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Final
 
 import attrs
 import numpy as np
@@ -25,13 +26,29 @@ import pyarrow.parquet as pq
 from arbitrade.backtest._frames import METHOD_PREFIX, SCHEMA
 from arbitrade.config import ConfigError
 
+RECORDING_LAYOUT: Final = (
+    "*.parquet",
+    "channel=*/*.parquet",
+    "day=*/channel=*/*.parquet",
+    "*/day=*/channel=*/*.parquet",
+)
+"""Where a named folder's frames may lie, relative to it: the folder is a ``channel=`` folder,
+a ``day=`` folder, a recording (as ``arbitrade record`` writes it) or a folder of recordings.
+Never deeper: a wrong folder (a home folder, ``/usr``) costs a few directory listings, not a
+walk of the disk."""
+
 
 def find_recording_files(events: Iterable[str], *, field: str = "backtest.events") -> list[Path]:
     """The Parquet files named by ``events``, sorted and without duplicates.
 
+    A file is taken as named. A folder is searched only where :data:`RECORDING_LAYOUT` puts
+    frames (Parquet files deeper down are not found). A glob's matches are taken as files or
+    searched as folders. A filesystem root (``/``, or a ``**`` glob starting at one) is
+    refused before anything is listed.
+
     Raises:
-        ConfigError: no path given, or a path that does not exist or holds no ``.parquet``
-            file (naming ``field`` and the path).
+        ConfigError: no path given, a filesystem root, or a path that does not exist or holds
+            no frames in the recording layout (naming ``field`` and the path).
     """
     found: set[Path] = set()
     given = list(events)
@@ -40,14 +57,28 @@ def find_recording_files(events: Iterable[str], *, field: str = "backtest.events
     for entry in given:
         path = Path(entry)
         if any(ch in entry for ch in "*?["):
+            if "**" in entry and _is_root(_fixed_prefix(entry)):
+                raise ConfigError(
+                    field, f"{entry!r} would search the whole filesystem: start from a folder"
+                )
             matches = [Path(m) for m in glob.glob(entry, recursive=True)]
             files = _parquet_in(matches)
             if not files:
                 raise ConfigError(field, f"{entry!r} matches no recorded frames")
-        elif path.is_dir():
-            files = sorted(path.rglob("*.parquet"))
+        elif _is_dir(path):
+            if _is_root(path):
+                raise ConfigError(
+                    field,
+                    f"{entry} is a filesystem root: name the recording's folder "
+                    "(the one holding day=YYYY-MM-DD/channel=NAME/)",
+                )
+            files = _layout_files(path)
             if not files:
-                raise ConfigError(field, f"{entry} holds no recorded frames (.parquet files)")
+                raise ConfigError(
+                    field,
+                    f"{entry} holds no recorded frames: expected .parquet files under "
+                    "day=YYYY-MM-DD/channel=NAME/ (as arbitrade record writes them)",
+                )
         elif path.is_file():
             files = [path]
         else:
@@ -56,11 +87,45 @@ def find_recording_files(events: Iterable[str], *, field: str = "backtest.events
     return sorted(found)
 
 
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):  # ValueError: a NUL byte in the path
+        return False
+
+
+def _is_root(path: Path) -> bool:
+    """True for a filesystem root (``/``; a drive's root on Windows), however spelt."""
+    try:
+        resolved = path.resolve()
+    except (OSError, ValueError, RuntimeError):
+        return False
+    return resolved == resolved.parent
+
+
+def _fixed_prefix(pattern: str) -> Path:
+    """The folder a glob starts from: its components before the first wildcard."""
+    parts: list[str] = []
+    for part in Path(pattern).parts:
+        if any(ch in part for ch in "*?["):
+            break
+        parts.append(part)
+    return Path(*parts) if parts else Path()
+
+
+def _layout_files(folder: Path) -> list[Path]:
+    files: list[Path] = []
+    for pattern in RECORDING_LAYOUT:
+        files.extend(file for file in folder.glob(pattern) if file.is_file())
+    return files
+
+
 def _parquet_in(paths: Iterable[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
-        if path.is_dir():
-            files.extend(path.rglob("*.parquet"))
+        if _is_dir(path):
+            if not _is_root(path):
+                files.extend(_layout_files(path))
         elif path.suffix == ".parquet" and path.is_file():
             files.append(path)
     return files
@@ -180,6 +245,24 @@ def load_frames(files: Sequence[Path], *, symbols: Sequence[str] = ()) -> Frames
         symbols=tuple(str(c) for c in table["symbol"].to_pylist()),
         payloads=tuple(str(c) for c in table["payload"].to_pylist()),
     )
+
+
+def recorded_symbols(files: Sequence[Path]) -> tuple[str, ...]:
+    """Every symbol with a frame in ``files``, sorted (reads only the ``symbol`` column).
+
+    Raises:
+        ConfigError: a file is not a readable recording.
+    """
+    found: set[str] = set()
+    for path in files:
+        try:
+            column = pq.read_table(path, columns=["symbol"])["symbol"]
+        except (OSError, pa.ArrowInvalid, KeyError) as error:
+            raise ConfigError(
+                "backtest.events", f"{path} is not a readable recording: {error}"
+            ) from None
+        found.update(str(symbol) for symbol in pc.unique(column).to_pylist() if symbol)
+    return tuple(sorted(found))
 
 
 @attrs.frozen

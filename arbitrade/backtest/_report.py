@@ -11,7 +11,9 @@ risk gate accepted it, *completed* when every leg filled, *broken* when it ended
 held; *fill ratio* is quantity filled over quantity ordered, over every order; *slippage* is
 each fill's price against its leg's expected (limit) price, in basis points, positive when
 worse, weighted by the fill's value; Sharpe and Sortino come from daily returns of the equity
-curve, annualised over 365 days with a zero risk-free rate (see ``metrics``).
+curve, annualised over 365 days with a zero risk-free rate; *Calmar* is the annualised return
+over the maximum drawdown and is empty (null) for less than one day of equity data, where
+annualising minutes would give a meaningless number (see ``metrics``).
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ _ZERO = Decimal(0)
 _BPS = Decimal(10_000)
 ANNUALISATION_NOTE: Final = (
     "Sharpe and Sortino from daily returns of the equity curve, annualised over 365 days, "
-    "zero risk-free rate"
+    "zero risk-free rate; Calmar (annualised return over maximum drawdown) only from one day "
+    "of equity data on, empty below"
 )
 
 

@@ -4,8 +4,10 @@ Conventions, stated once: daily returns are taken from the last equity of each U
 (the first point is the opening equity); Sharpe and Sortino are annualised over 365 days
 (crypto trades every day) with a zero risk-free rate; Sortino's downside deviation is the root
 mean square of the negative daily returns over all days (target 0); Calmar is the annualised
-return over the maximum drawdown fraction. Figures that are undefined (one day of data, no
-losses, no drawdown) are ``None``, never a made-up number.
+return over the maximum drawdown fraction, and only from one day of equity data on: a
+recording of minutes compounded over a year gives growth of thousands of percent, a number
+that says nothing. Figures that are undefined (less than a day of data, no losses, no
+drawdown) are ``None``, never a made-up number.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import attrs
 
 SECONDS_PER_DAY = 86_400
 DAYS_PER_YEAR = 365
+CALMAR_MIN_DAYS = 1.0
+"""Calmar needs at least this many days between the first and last equity points."""
 
 
 @attrs.frozen
@@ -102,10 +106,16 @@ def annualised_return(start: float, end: float, days: float) -> float | None:
 
 
 def calmar(curve: Sequence[tuple[float, float]]) -> float | None:
-    """Annualised return over the maximum drawdown fraction; None without a drawdown."""
+    """Annualised return over the maximum drawdown fraction.
+
+    None when it would be noise, not a number: less than :data:`CALMAR_MIN_DAYS` of data
+    (annualising minutes), no drawdown, or growth a float cannot hold.
+    """
     if len(curve) < 2:
         return None
     days = (curve[-1][0] - curve[0][0]) / SECONDS_PER_DAY
+    if days < CALMAR_MIN_DAYS:
+        return None
     growth = annualised_return(curve[0][1], curve[-1][1], days)
     drawdown = max_drawdown([equity for _, equity in curve])
     if growth is None or drawdown.fraction == 0:

@@ -64,6 +64,34 @@ def test_calmar_is_annual_growth_over_drawdown() -> None:
     assert calmar(curve) == pytest.approx(0.10 / 0.10)
 
 
+def test_calmar_when_73_days_annualises_by_the_fifth_power() -> None:
+    """73 days is a fifth of a year: growth 1.1**5 - 1 = 0.61051; the fall 110 -> 99 is
+    10%; Calmar = 0.61051 / 0.10 = 6.1051."""
+    curve = [(0.0, 100.0), (20 * DAY, 110.0), (40 * DAY, 99.0), (73 * DAY, 110.0)]
+    assert calmar(curve) == pytest.approx(6.1051, rel=1e-12)
+
+
+def test_calmar_when_less_than_a_day_of_data_is_none() -> None:
+    """12 hours, 100 -> 101 with a 1% dip: annualised that would be 1.01**730 - 1 (about
+    1432, i.e. +143,200%); below one day Calmar is undefined, not a huge number."""
+    curve = [(0.0, 100.0), (3 * 3600.0, 101.0), (6 * 3600.0, 99.99), (12 * 3600.0, 101.0)]
+    assert calmar(curve) is None
+
+
+def test_calmar_when_exactly_one_day_is_defined() -> None:
+    """One day, 100 -> 80 -> 100: no growth over a 20% drawdown is a Calmar of 0."""
+    curve = [(0.0, 100.0), (DAY / 2, 80.0), (DAY, 100.0)]
+    assert calmar(curve) == 0.0
+
+
+def test_report_note_when_read_says_calmar_needs_a_day() -> None:
+    """The report's note (table caption, dashboard) says when Calmar is left empty."""
+    from arbitrade.backtest._report import ANNUALISATION_NOTE
+
+    assert "Calmar" in ANNUALISATION_NOTE
+    assert "one day" in ANNUALISATION_NOTE
+
+
 def test_profit_factor_and_expectancy_are_exact() -> None:
     """Wins 3 + 1.5, losses 1.5: factor 3; mean of (3, -1.5, 1.5) = 1."""
     pnls = [Decimal("3"), Decimal("-1.5"), Decimal("1.5")]

@@ -10,6 +10,7 @@ import pytest
 from arbitrade.backtest import (
     BacktestSettings,
     backtest_settings_from,
+    find_recording_files,
     load_backtest_settings,
     prepare_inputs,
 )
@@ -106,6 +107,48 @@ class TestRecordingRules:
         assert error.setting == "backtest.events"
         assert "no recorded frames" in error.problem
 
+    @pytest.mark.parametrize("root", ["/", "/.", "//", "/tmp/..", "/**/*.parquet", "/**"])
+    def test_validate_when_path_is_filesystem_root_refuses_before_listing(
+        self, root: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A root (or a ** glob from one) is refused without listing a single folder."""
+
+        def no_listing(*args: object, **kwargs: object) -> None:
+            raise AssertionError("listed the filesystem")
+
+        monkeypatch.setattr(Path, "glob", no_listing)
+        monkeypatch.setattr(Path, "rglob", no_listing)
+        monkeypatch.setattr("glob.glob", no_listing)
+        with pytest.raises(ConfigError) as caught:
+            find_recording_files([root])
+        assert caught.value.setting == "backtest.events"
+        assert "filesystem" in caught.value.problem
+
+    def test_validate_when_frames_lie_outside_the_layout_names_events(
+        self, tmp_path: Path, recording: Path
+    ) -> None:
+        """Parquet files deeper than day=/channel=/ of a recording (or of a folder of
+        recordings) are not searched for: the folder holds no recording."""
+        deep = tmp_path / "a" / "b" / "c"
+        deep.mkdir(parents=True)
+        recording.rename(deep / "rec")
+        error = problem(tmp_path / "a")
+        assert error.setting == "backtest.events"
+        assert "day=YYYY-MM-DD/channel=NAME/" in error.problem
+
+    def test_find_when_folder_is_a_recording_part_or_a_parent_finds_its_files(
+        self, tmp_path: Path, recording: Path
+    ) -> None:
+        """A recording, its day= folder, a channel= folder and a folder of recordings
+        (one level up) all name frames."""
+        every = find_recording_files([str(recording)])
+        day = next(recording.glob("day=*"))
+        book = day / "channel=book"
+        assert len(every) == 2  # instrument and book
+        assert find_recording_files([str(tmp_path)]) == every
+        assert find_recording_files([str(day)]) == every
+        assert find_recording_files([str(book)]) == [f for f in every if "channel=book" in str(f)]
+
     def test_validate_when_glob_matches_nothing_names_events(self, tmp_path: Path) -> None:
         """A glob that matches no Parquet file is refused."""
         error = problem(Path(str(tmp_path / "*.parquet")))
@@ -142,6 +185,21 @@ class TestRecordingRules:
         """Only recorded symbols can be replayed."""
         error = problem(recording, symbols="BTC/USD,SOL/USD")
         assert error.setting == "backtest.symbols"
+
+    def test_validate_when_symbol_not_recorded_lists_the_recordings_symbols(
+        self, recording: Path
+    ) -> None:
+        """The error lists every symbol the recording holds, not only those asked for."""
+        error = problem(recording, symbols="BTC/USD,SOL/USD")
+        assert error.problem == "'SOL/USD' was not recorded (recorded: BTC/USD, ETH/USD)"
+
+    def test_validate_when_no_symbol_recorded_still_lists_the_recordings_symbols(
+        self, recording: Path
+    ) -> None:
+        """Asking only for unrecorded pairs still shows what could have been asked for."""
+        error = problem(recording, symbols="SOL/USD")
+        assert error.setting == "backtest.symbols"
+        assert "(recorded: BTC/USD, ETH/USD)" in error.problem
 
     def test_validate_when_everything_fits_loads_the_frames(self, recording: Path) -> None:
         """A valid configuration loads every frame, in order, with the recording's span."""
