@@ -129,30 +129,29 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _with_progress(inputs: Any, run: Any) -> Any:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TaskProgressColumn,
-        TextColumn,
-        TimeRemainingColumn,
-    )
+    """Run with a bar on stderr (the report goes to stdout): events replayed of total,
+    rate and ETA, redrawn four times a second whatever the run's reporting cadence."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn
+    from rich.text import Text
+
+    from arbitrade.backtest._progress import ProgressMeter, format_progress
 
     total = len(inputs.frames)
-    columns = (
-        TextColumn("replaying"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TaskProgressColumn(),
-        TextColumn("{task.fields[rate]} frames/s"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, transient=True) as progress:
-        task = progress.add_task("replay", total=total, rate="-")
+    meter = ProgressMeter(total)
+
+    class MeterColumn(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            return Text(format_progress(meter.snapshot()))
+
+    columns = (TextColumn("replaying"), BarColumn(), MeterColumn())
+    console = Console(stderr=True)
+    with Progress(*columns, console=console, transient=True, refresh_per_second=4) as progress:
+        task = progress.add_task("replay", total=total)
 
         def update(done: int, total: int) -> None:
-            speed = progress.tasks[task].speed
-            progress.update(task, completed=done, rate=f"{speed:,.0f}" if speed else "-")
+            meter.update(done, total)
+            progress.update(task, completed=done, total=total)
 
         return run(inputs, progress=update)
 
