@@ -281,7 +281,7 @@ def check_memory(
     if judged and slope > max_growth_per_hour:
         problems.append(f"grows {slope / 1e6:.1f} MB/h")
     basis = (
-        "slope over the second half of the samples"
+        f"flat: slope over the second half of the samples <= {max_growth_per_hour / 1e6:+.0f} MB/h"
         if judged
         else f"slope not judged: {span:.0f} s of samples < {min_span:.0f} s"
     )

@@ -143,6 +143,13 @@ class TestMemoryAndTrading:
         assert check.verdict is Verdict.PASS
         assert "not judged" in check.detail
 
+    def test_check_when_rss_is_flat_over_a_long_run_states_the_tolerance(self) -> None:
+        """A flat run passes and says what flat means (the slope tolerance)."""
+        samples = [(float(t), 200e6 + (t % 20) * 1e5) for t in range(0, 1200, 5)]
+        check = check_memory(samples)
+        assert check.verdict is Verdict.PASS
+        assert "<= +20 MB/h" in check.detail
+
     def test_check_when_peak_is_over_the_ceiling_fails(self) -> None:
         """Over 300 MB fails."""
         samples = [(0.0, 100e6), (1.0, 350e6), (2.0, 120e6)]
