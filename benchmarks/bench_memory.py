@@ -2,22 +2,29 @@
 
 Runs the whole bot in this process (``arbitrade.soak.run_bot``: embedded simulator, the app's
 tree, the dashboard) with a client that keeps the books stream open and polls the overview,
-samples this process's RSS every second, and prints a table: RSS at each phase, peak, final,
-and the slope over the second half of the run. Target (../shared/targets.md): at most 300 MB
-and flat over an hour.
+samples this process's RSS every second, and prints a table: RSS at each phase and every few
+minutes, peak, final, and the slope (least squares, MB per hour) over the samples after the
+warm-up and over the second half of the run; then the heavy third-party modules the process
+has loaded. Target (../shared/targets.md): at most 300 MB and flat over an hour.
 
     .venv/bin/python benchmarks/bench_memory.py --minutes 5
-    .venv/bin/python benchmarks/bench_memory.py --minutes 60 --extra-assets 215
+    .venv/bin/python benchmarks/bench_memory.py --minutes 30 --warmup 5
+    .venv/bin/python benchmarks/bench_memory.py --minutes 10 --tracemalloc
 
 The figure includes the embedded simulator (its ~1,000 books and market model live in the same
-process, as they do under ``arbitrade run`` in sim mode); ``--tracemalloc`` adds the top Python
-allocation sites at the end, to see what grows.
+process, as they do under ``arbitrade run`` in sim mode). ``--tracemalloc`` starts tracing at
+the end of the warm-up and prints, at the end, the Python allocation sites still holding what
+they allocated after it: what grows. For native allocations, run the script under memray
+(``.venv/bin/python -m memray run -o mem.bin benchmarks/bench_memory.py --minutes 5``, then
+``.venv/bin/python -m memray summary mem.bin``). This harness watches the bot through two
+light bus subscriptions only (book states, lossy book tops), so its own memory stays flat.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import tracemalloc
 from functools import partial
@@ -27,22 +34,79 @@ import trio
 from rich.console import Console
 from rich.table import Table
 
+from actors import Bus, Lossless, LossyLatest, Subscription
 from arbitrade.components import load_components
 from arbitrade.logs import configure_logging
+from arbitrade.messages import TOPIC_BOOK_STATE, TOPIC_BOOK_TOP, BookHealth, BookStateChanged
 from arbitrade.soak._bot import BotHandle, run_bot
 from arbitrade.soak._checks import check_memory, rss_slope
-from arbitrade.soak._observe import Observer
 from arbitrade.soak._rss import RssSampler, rss_bytes
 from arbitrade.soak._run import SoakOptions, _dashboard_reader, soak_settings
 
+HEAVY_MODULES = (
+    "numpy",
+    "pyarrow",
+    "pyarrow.compute",
+    "pyarrow.parquet",
+    "pyarrow.dataset",
+    "duckdb",
+    "pandas",
+    "scipy",
+    "statsmodels",
+    "optuna",
+    "dask",
+    "distributed",
+    "quart",
+    "playwright",
+    "kraken",
+)
+"""Third-party modules worth tens of MB or seconds of import each, or pulled in by them."""
 
-async def measure(args: argparse.Namespace, phases: list[tuple[str, float]]) -> RssSampler:
+
+class BookWatch:
+    """Books live now and book tops seen: all the harness needs to know the market runs."""
+
+    def __init__(self) -> None:
+        self.books: dict[str, BookHealth] = {}
+        self.book_tops = 0
+        self._states: Subscription | None = None
+        self._tops: Subscription | None = None
+
+    def attach(self, bus: Bus) -> None:
+        self._states = bus.subscribe(TOPIC_BOOK_STATE, Lossless(10_000))
+        self._tops = bus.subscribe(TOPIC_BOOK_TOP, LossyLatest(100))
+
+    @property
+    def live(self) -> int:
+        return sum(health is BookHealth.LIVE for health in self.books.values())
+
+    async def run(self) -> None:
+        if self._states is None or self._tops is None:
+            raise RuntimeError("attach the watch to the bus before running it")
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._watch_states, self._states)
+            with self._tops:
+                async for _ in self._tops:
+                    self.book_tops += 1
+
+    async def _watch_states(self, states: Subscription) -> None:
+        with states:
+            async for change in states:
+                if isinstance(change, BookStateChanged):
+                    self.books[change.symbol] = change.health
+
+
+def _mb(value: float) -> str:
+    return f"{value / 1e6:.0f}"
+
+
+async def measure(
+    args: argparse.Namespace, phases: list[tuple[str, float]], sampler: RssSampler
+) -> None:
     pid = os.getpid()
-    phases.append(("imports done", float(rss_bytes(pid) or 0)))
     workdir = Path(tempfile.mkdtemp(prefix="arbitrade-mem-"))
     settings = soak_settings(SoakOptions(minutes=args.minutes), workdir)
-    observer = Observer()
-    sampler = RssSampler(pid)
+    watch = BookWatch()
     async with trio.open_nursery() as nursery:
         handle: BotHandle = await nursery.start(
             partial(
@@ -51,55 +115,85 @@ async def measure(args: argparse.Namespace, phases: list[tuple[str, float]]) -> 
                 load_components(),
                 venue=args.venue,
                 extra_assets=args.extra_assets,
-                on_system=lambda system: observer.attach(system.bus),
+                on_system=lambda system: watch.attach(system.bus),
             )
         )
-        nursery.start_soon(observer.run)
-        phases.append(
-            (f"bot up ({len(handle.simulator.universe.pairs)} pairs)", float(rss_bytes(pid) or 0))
-        )
+        nursery.start_soon(watch.run)
+        pairs = len(handle.simulator.universe.pairs)
+        phases.append((f"bot up ({pairs} pairs)", float(rss_bytes(pid) or 0)))
         nursery.start_soon(_dashboard_reader, handle.dashboard_url)
-        nursery.start_soon(sampler.run, 1.0)
-        await trio.sleep(args.minutes * 60)
-        phases.append(
-            (
-                f"end ({observer.book_tops} book tops, {len(observer.books)} books)",
-                float(rss_bytes(pid) or 0),
+        nursery.start_soon(sampler.run, args.sample)
+        every = args.every * 60.0
+        elapsed = 0.0
+        total = args.minutes * 60.0
+        while elapsed < total:
+            step = min(every, total - elapsed)
+            if args.tracemalloc and elapsed < args.warmup * 60.0 <= elapsed + step:
+                await trio.sleep(args.warmup * 60.0 - elapsed)
+                tracemalloc.start(args.frames)
+                await trio.sleep(elapsed + step - args.warmup * 60.0)
+            else:
+                await trio.sleep(step)
+            elapsed += step
+            phases.append(
+                (
+                    f"after {elapsed / 60:g} min ({watch.live}/{pairs} books live, "
+                    f"{watch.book_tops} tops seen)",
+                    float(rss_bytes(pid) or 0),
+                )
             )
-        )
         nursery.cancel_scope.cancel()
-    return sampler
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument("--minutes", type=float, default=5.0, help="length of the run")
+    parser.add_argument(
+        "--warmup", type=float, default=None, help="minutes left out of the slope (half the run)"
+    )
+    parser.add_argument("--every", type=float, default=None, help="minutes between table rows")
+    parser.add_argument("--sample", type=float, default=1.0, help="seconds between RSS samples")
     parser.add_argument("--extra-assets", type=int, default=215, help="215: about 1,000 pairs")
     parser.add_argument("--venue", choices=("exchange", "paper"), default="paper")
-    parser.add_argument("--tracemalloc", action="store_true", help="print top allocation sites")
+    parser.add_argument(
+        "--tracemalloc", action="store_true", help="after the warm-up, trace what grows"
+    )
+    parser.add_argument("--frames", type=int, default=1, help="traceback depth for tracemalloc")
     args = parser.parse_args()
+    if args.warmup is None:
+        args.warmup = args.minutes / 2
+    if args.every is None:
+        args.every = max(1.0, round(args.minutes / 10))
     configure_logging(level="WARNING")
-    if args.tracemalloc:
-        tracemalloc.start(10)
-    phases: list[tuple[str, float]] = [("interpreter", float(rss_bytes(os.getpid()) or 0))]
-    sampler = trio.run(measure, args, phases)
+    phases = [("interpreter and imports", float(rss_bytes(os.getpid()) or 0))]
+    sampler = RssSampler(os.getpid())
+    trio.run(measure, args, phases, sampler)
     samples = sampler.samples
     table = Table(title=f"Memory, sim mode, {args.minutes:g} min, dashboard open")
     table.add_column("what")
     table.add_column("RSS MB", justify="right")
     for name, value in phases:
-        table.add_row(name, f"{value / 1e6:.0f}")
+        table.add_row(name, _mb(value))
     if samples:
-        table.add_row("peak", f"{max(r for _, r in samples) / 1e6:.0f}")
-        table.add_row("final", f"{samples[-1][1] / 1e6:.0f}")
-        slope = rss_slope(samples[len(samples) // 2 :])
-        table.add_row("slope, 2nd half (MB/h)", "-" if slope is None else f"{slope / 1e6:+.1f}")
+        table.add_row("peak", _mb(max(r for _, r in samples)))
+        table.add_row("final", _mb(samples[-1][1]))
+        after = [s for s in samples if s[0] >= args.warmup * 60.0]
+        for label, part in (
+            (f"slope after {args.warmup:g} min warm-up (MB/h)", after),
+            ("slope, 2nd half (MB/h)", samples[len(samples) // 2 :]),
+        ):
+            slope = rss_slope(part)
+            table.add_row(label, "-" if slope is None else f"{slope / 1e6:+.1f}")
         check = check_memory(samples)
-        table.add_row("verdict", f"{check.verdict.value}: {check.detail}")
+        table.add_row("verdict (soak's check)", f"{check.verdict.value}: {check.detail}")
+    loaded = [name for name in HEAVY_MODULES if name in sys.modules]
+    table.add_row("heavy modules loaded", ", ".join(loaded) or "none")
     console = Console()
     console.print(table)
-    if args.tracemalloc:
-        for stat in tracemalloc.take_snapshot().statistics("filename")[:15]:
+    if args.tracemalloc and tracemalloc.is_tracing():
+        snapshot = tracemalloc.take_snapshot()
+        console.print(f"Still allocated from after the {args.warmup:g} min warm-up:")
+        for stat in snapshot.statistics("lineno")[:20]:
             console.print(str(stat))
 
 
