@@ -48,6 +48,8 @@ class RecorderStatistics:
     """Files closed so far."""
     batches: int
     """Batches the writer thread took."""
+    dropped: int = 0
+    """Frames dropped because the writer thread had failed (see ``FrameRecorder.error``)."""
 
 
 class FrameRecorder:
@@ -87,6 +89,7 @@ class FrameRecorder:
         self._written = 0
         self._files = 0
         self._batches = 0
+        self._dropped = 0
         self.error: BaseException | None = None
         """What stopped the writer thread, if anything did (frames after it are dropped)."""
 
@@ -95,14 +98,24 @@ class FrameRecorder:
     def record(
         self, connection_id: str, payload: str | bytes, wall_ns: int, monotonic_ns: int
     ) -> None:
-        """Buffer one frame (never blocks on I/O). Safe from any thread."""
+        """Buffer one frame (never blocks on I/O). Safe from any thread.
+
+        Once the writer thread has failed (``error`` is set) frames are counted as dropped
+        instead of buffered: nothing would write them, and a bot that keeps trading must not
+        grow its memory frame by frame.
+        """
         with self._lock:
-            self._buffer.append((wall_ns, monotonic_ns, connection_id, payload))
             self._frames += 1
+            if self.error is not None:
+                self._dropped += 1
+                return
+            self._buffer.append((wall_ns, monotonic_ns, connection_id, payload))
 
     def statistics(self) -> RecorderStatistics:
         """A snapshot of the counters."""
-        return RecorderStatistics(self._frames, self._written, self._files, self._batches)
+        return RecorderStatistics(
+            self._frames, self._written, self._files, self._batches, self._dropped
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -125,7 +138,13 @@ class FrameRecorder:
         else:
             self._drain()
             self._close_all()
-        log.info("recorder.closed", session=self.session, frames=self._frames, files=self._files)
+        log.info(
+            "recorder.closed",
+            session=self.session,
+            frames=self._frames,
+            files=self._files,
+            dropped=self._dropped,
+        )
 
     # -- the writer thread -------------------------------------------------------------------
 
@@ -137,7 +156,10 @@ class FrameRecorder:
                 self._drain()
             self._drain()
         except BaseException as error:  # kept for the owner; the bot must keep trading
-            self.error = error
+            with self._lock:
+                self.error = error
+                self._dropped += len(self._buffer)
+                self._buffer = []
             log.error("recorder.failed", error=repr(error))
         finally:
             self._close_all()
