@@ -9,6 +9,8 @@ from typing import Any
 
 import duckdb
 import pytest
+import trio
+import trio.testing
 
 from arbitrade.backtest import backtest_settings_from
 from arbitrade.backtest._latency import (
@@ -216,3 +218,29 @@ class TestSettings:
         """Only the recorded model reads latency_source."""
         settings = self.settings(latency_model="fixed", latency_source=str(tmp_path / "x"))
         assert settings.latency_model == "fixed"
+
+
+class TestOnTheVenue:
+    async def test_venue_when_recorded_model_and_half_response_reproduces_the_round_trip(
+        self, tmp_path: Path, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """One recorded round trip of 40 ms: the order travels 20 ms, the answer 20 ms (the
+        response latency), so the executor sees its 40 ms again."""
+        from arbitrade.backtest._venue import BacktestVenue
+
+        from .test_venue import FEES as VENUE_FEES
+        from .test_venue import order, reports_until_terminal, running, top
+
+        source = await trio.to_thread.run_sync(
+            write_orders,
+            tmp_path / "one.duckdb",
+            [update("x", PENDING, 1.0), update("x", OPEN, 1.04)],
+        )
+        latency = make_latency_model("recorded", 0, 0, 0, source=source)
+        venue = BacktestVenue(fees=VENUE_FEES, order_latency=latency, response_latency=0.02)
+        async with running(venue):
+            venue.observe_book(top(((600000, 10**8),)))
+            start = trio.current_time()
+            await venue.submit(order("a", "1", "60000.0"))
+            await reports_until_terminal(venue, "a")
+            assert trio.current_time() - start == pytest.approx(0.04)
