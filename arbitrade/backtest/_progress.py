@@ -91,6 +91,30 @@ class ProgressMeter:
         return ProgressSnapshot(done, self._total, now - self._started, rate, eta)
 
 
+def throttle(
+    report: Callable[[int, int], None],
+    interval: float,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+) -> Callable[[int, int], None]:
+    """``report`` called at most once per ``interval`` seconds, and always for the last event.
+
+    For runs that report every frame and consumers that pay per call (a pipe to a worker's
+    parent, a server-sent event): the first report passes, later ones pass when ``interval``
+    has gone by since the last that passed, and ``done == total`` always passes.
+    """
+    last: float | None = None
+
+    def throttled(done: int, total: int) -> None:
+        nonlocal last
+        now = clock()
+        if done >= total or last is None or now - last >= interval:
+            last = now
+            report(done, total)
+
+    return throttled
+
+
 def format_duration(seconds: float | None) -> str:
     """``H:MM:SS`` (``-`` when unknown), rounded up to the second."""
     if seconds is None:

@@ -11,6 +11,7 @@ from arbitrade.backtest._progress import (
     ProgressSnapshot,
     format_duration,
     format_progress,
+    throttle,
 )
 
 
@@ -91,6 +92,18 @@ class TestFormat:
     def test_duration_when_over_an_hour_shows_hours(self) -> None:
         """3725 s is 1:02:05."""
         assert format_duration(3725.0) == "1:02:05"
+
+
+def test_throttle_when_reports_come_fast_passes_one_per_interval_and_the_last(
+    clock: FakeClock,
+) -> None:
+    """Reports every 0.1 s through a 0.25 s throttle: 0, 0.3, 0.6 pass, and the final one."""
+    passed: list[int] = []
+    report = throttle(lambda done, total: passed.append(done), 0.25, clock=clock)
+    for step in range(8):
+        clock.now = step / 10
+        report(step, 7)
+    assert passed == [0, 3, 6, 7]
 
 
 def test_cli_progress_when_run_reports_returns_the_runs_result() -> None:
