@@ -69,7 +69,7 @@ class MarketSettings:
     """Pairs whose log-price spread mean-reverts (:class:`MeanRevertingPair`, or plain
     ``(y, x, beta, half_life_ticks, sigma)`` tuples); ``()`` leaves every asset a random walk.
     Links whose symbols the universe does not hold are ignored. Default: ETH/USD follows
-    BTC/USD (beta 1.2, 300-tick half-life, 0.4 % spread), the pair ``config/stat_arb.toml``
+    BTC/USD (beta 1.2, 50-tick half-life, 2 % spread), the pair ``config/stat_arb.toml``
     trades by default."""
 
 

@@ -177,13 +177,13 @@ class StatArbSettings:
     """The pairs to trade (TOML: ``[[pairs]]`` tables with ``y``, ``x`` and optional FX)."""
     method: str = attrs.field(default=HedgeMethod.OLS, converter=_hedge_method)
     """``ols`` (rolling least squares over ``window``) or ``kalman``."""
-    window: int = attrs.field(default=120, validator=_at_least_two)
+    window: int = attrs.field(default=180, validator=_at_least_two)
     """Observations in the rolling OLS fit; with Kalman, the warm-up before trading."""
-    zscore_window: int = attrs.field(default=60, validator=_check_zscore_window)
+    zscore_window: int = attrs.field(default=180, validator=_check_zscore_window)
     """Observations of the spread whose mean and sample deviation give the z-score."""
     sample_interval_seconds: float = attrs.field(default=1.0, validator=_not_negative)
     """Least time between two observations of a pair (0: every change of a leg's mid)."""
-    exit_z: float = attrs.field(default=0.5, validator=_check_exit)
+    exit_z: float = attrs.field(default=0.2, validator=_check_exit)
     """A position exits once the z-score is back inside this (or beyond it, on the other side)."""
     entry_z: float = attrs.field(default=2.0, validator=_check_entry)
     """A flat pair enters when ``|z|`` reaches this (and is still below ``stop_z``)."""

@@ -66,6 +66,7 @@ def settings(**values: Any) -> StatArbSettings:
         "pairs": [{"y": PAIR.y, "x": PAIR.x}],
         "window": 20,
         "zscore_window": 10,
+        "exit_z": 0.5,
         "sample_interval_seconds": 0,
         "capital": "1000",
         "limit_slippage_bps": "0",
