@@ -40,12 +40,17 @@ import trio.testing
 from actors import System, run_system
 from arbitrade import __version__
 from arbitrade.backtest._collect import Collector
-from arbitrade.backtest._fees import fee_model
+from arbitrade.backtest._fees import FeeModel, fee_model
 from arbitrade.backtest._inputs import BacktestInputs
 from arbitrade.backtest._latency import make_latency_model
 from arbitrade.backtest._replay import TimedReplayTransport
 from arbitrade.backtest._report import BacktestReport, build_report
-from arbitrade.backtest._settings import graph_settings, risk_settings, settings_as_dict
+from arbitrade.backtest._settings import (
+    BacktestSettings,
+    graph_settings,
+    risk_settings,
+    settings_as_dict,
+)
 from arbitrade.backtest._tree import (
     BOOK_FEED_PATH,
     backtest_components,
@@ -54,8 +59,10 @@ from arbitrade.backtest._tree import (
 )
 from arbitrade.backtest._venue import BacktestVenue
 from arbitrade.execution import ExecutionSettings
+from arbitrade.graph import GraphSettings
 from arbitrade.market.feeds import FeedStatistics, GetFeedStatistics
 from arbitrade.messages import TOPIC_CONTROL, ControlChanged
+from arbitrade.risk import RiskSettings
 
 BASE_TIME: Final = 1000.0 + 2**-20
 """Trio time of the first frame: off the whole-second grid on which the actors' periodic
@@ -73,6 +80,38 @@ NOT_REPLAYED: Final = frozenset({"ticker", "trade", "ohlc"})
 
 Progress = Callable[[int, int], None]
 """Called with (frames replayed, frames in total)."""
+
+
+@attrs.frozen
+class EngineSettings:
+    """The engines' settings a backtest's configuration stands for."""
+
+    fees: FeeModel
+    """The fee profile: the graph nets cycles of it, the venue charges it."""
+    graph: GraphSettings
+    risk: RiskSettings
+    """The gate's limits (the kill switch as configured; a warm-up engages it on top)."""
+    execution: ExecutionSettings
+
+
+def engine_settings(settings: BacktestSettings) -> EngineSettings:
+    """Graph, risk and execution settings of ``settings``, and its fee model.
+
+    The risk gate budgets the profile's default taker fee unless ``risk.taker_fee_bps`` is
+    given. A paper run that should decide as a backtest does (the parity test) runs with
+    these.
+
+    Raises:
+        ConfigError: the fee profile does not fit the fees file, or a parameter or limit its
+            settings class refuses.
+    """
+    fees = fee_model(settings)
+    taker_bps = fees.default.taker * Decimal(10_000)
+    risk = risk_settings(settings)
+    if "taker_fee_bps" not in settings.risk:
+        risk = attrs.evolve(risk, taker_fee_bps=taker_bps)
+    execution = ExecutionSettings(home_asset=settings.home, taker_fee_bps=taker_bps)
+    return EngineSettings(fees, graph_settings(settings), risk, execution)
 
 
 @attrs.frozen
@@ -184,15 +223,11 @@ async def _replay(
     def wall_clock() -> float:
         return to_wall(trio.current_time())
 
-    fees = fee_model(settings)
-    taker_bps = fees.default.taker * Decimal(10_000)
-    graph = graph_settings(settings)
-    risk = risk_settings(settings)
-    if "taker_fee_bps" not in settings.risk:
-        risk = attrs.evolve(risk, taker_fee_bps=taker_bps)
+    engines = engine_settings(settings)
+    fees, graph, execution = engines.fees, engines.graph, engines.execution
+    risk = engines.risk
     if plan.start_at is not None:
         risk = attrs.evolve(risk, kill_switch_engaged=True)
-    execution = ExecutionSettings(home_asset=settings.home, taker_fee_bps=taker_bps)
     total = len(plan.payloads)
 
     def on_frame(done: int) -> None:
@@ -280,7 +315,17 @@ def run_backtest(
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> BacktestReport:
-    """Replay ``inputs`` through the whole tree and report.
+    """Replay ``inputs`` through the whole tree and report (see :func:`replay_and_collect`)."""
+    return replay_and_collect(inputs, progress=progress, should_stop=should_stop)[0]
+
+
+def replay_and_collect(
+    inputs: BacktestInputs,
+    *,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[BacktestReport, Collector]:
+    """Replay ``inputs`` through the whole tree; the report and every decision it counted.
 
     ``progress(done, total)`` is called every 1024 frames and at the end (from inside the run:
     keep it quick). ``should_stop()``, asked at the same moments, ends the replay early; the
@@ -308,10 +353,11 @@ def run_backtest(
     finally:
         scheduler.setstate(saved[0])
         core._ALLOW_DETERMINISTIC_SCHEDULING = saved[1]
-    return build_report(
+    report = build_report(
         collector,
         settings=settings_as_dict(inputs.settings),
         code_version=code_version(),
         inputs=inputs.digests,
         replay=replay,
     )
+    return report, collector

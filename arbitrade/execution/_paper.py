@@ -10,6 +10,7 @@ are unlimited.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import math
 from collections.abc import Callable, Mapping
@@ -81,6 +82,9 @@ class PaperVenue:
         self._orders: dict[str, _PaperOrder] = {}
         self._ids = itertools.count(1)
         self._nursery: trio.Nursery | None = None
+        # orders waiting out the latency, in the order they were sent: one task matches them
+        # first in, first out (a task per order would let Trio pick among equal deadlines)
+        self._due: collections.deque[tuple[float, str]] = collections.deque()
 
     @property
     def events(self) -> trio.MemoryReceiveChannel[VenueEvent]:
@@ -98,11 +102,17 @@ class PaperVenue:
             self._nursery = None
 
     def observe_book(self, book: BookTop) -> None:
-        """Take a newer top of a pair; what earlier orders took from the old one is reset."""
+        """Take a newer top of a pair; what earlier orders took from a level is forgotten
+        once that level changes (its size, or it leaves the top), as the backtest venue does:
+        two orders never both take the same displayed size."""
         previous = self._books.get(book.symbol)
-        if previous is None or previous.sequence != book.sequence or previous != book:
-            self._taken[book.symbol] = {}
         self._books[book.symbol] = book
+        taken = self._taken.get(book.symbol)
+        if not taken or previous is None or previous is book:
+            return
+        old, new = _displayed(previous), _displayed(book)
+        for key in [key for key in taken if old.get(key) != new.get(key)]:
+            del taken[key]
 
     async def submit(self, order: OrderRequest) -> None:
         """Accept the order; it is matched after ``latency``. A known id is a duplicate."""
@@ -118,14 +128,20 @@ class PaperVenue:
         pending = self._report(order, venue_order_id, ExecType.PENDING_NEW, OrderState.PENDING, now)
         self._orders[order.cl_ord_id] = _PaperOrder(order, venue_order_id, pending)
         if self.latency > 0:
-            nursery.start_soon(self._match_later, order.cl_ord_id)
+            if not self._due:
+                nursery.start_soon(self._match_due)
+            self._due.append((now + self.latency, order.cl_ord_id))
         else:
             self._match(order.cl_ord_id)
         await trio.lowlevel.checkpoint()
 
-    async def _match_later(self, cl_ord_id: str) -> None:
-        await trio.sleep(self.latency)
-        self._match(cl_ord_id)
+    async def _match_due(self) -> None:
+        """Match waiting orders as they come due, in the order they were sent."""
+        due = self._due
+        while due:
+            await trio.sleep_until(due[0][0])
+            while due and due[0][0] <= trio.current_time():
+                self._match(due.popleft()[1])
 
     def _match(self, cl_ord_id: str) -> None:
         paper = self._orders[cl_ord_id]
@@ -261,6 +277,13 @@ class PaperVenue:
         """The ledger (empty when funds are unlimited)."""
         await trio.lowlevel.checkpoint()
         return dict(self._ledger or {})
+
+
+def _displayed(book: BookTop) -> dict[tuple[Side, Decimal], Decimal]:
+    """The size at each price an order of each side can take (buys take asks)."""
+    sizes = {(Side.BUY, level.price): level.qty for level in book.ask_levels()}
+    sizes.update(((Side.SELL, level.price), level.qty) for level in book.bid_levels())
+    return sizes
 
 
 def rates_from_taker_fees(fees: TakerFees) -> Callable[[str], Decimal]:

@@ -109,7 +109,8 @@ class TestPaperVenue:
     async def test_second_order_when_level_taken_gets_only_what_is_left(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
-        """Liquidity taken from a book top stays taken until a newer top arrives."""
+        """Liquidity taken from a level stays taken until a newer top changes that level (a
+        newer top showing the same size there says nothing new about it)."""
         venue = PaperVenue(taker_fee_rate=FEE)
         venue.observe_book(BTC)
         async with trio.open_nursery() as nursery:
@@ -121,6 +122,9 @@ class TestPaperVenue:
             assert (final_b.order_status, final_b.cum_qty) == (OrderState.CANCELLED, D(0))
             venue.observe_book(book("BTC/USD", [], [("50000", "0.3")], sequence=2))
             await venue.submit(order("c", Side.BUY, "0.3", "50000"))
+            assert (await drain(venue))[-1].order_status is OrderState.CANCELLED
+            venue.observe_book(book("BTC/USD", [], [("50000", "0.4")], sequence=3))
+            await venue.submit(order("d", Side.BUY, "0.3", "50000"))
             assert (await drain(venue))[-1].order_status is OrderState.FILLED
             nursery.cancel_scope.cancel()
 
