@@ -20,6 +20,14 @@ Failure handling, and why:
   rather than the request that happened to be waiting.
 - A garbage or truncated frame decodes to a typed ``DecodeError``: counted and logged
   (``feed.bad_frame``), never a crash.
+- What the exchange does wrong without breaking the connection also goes to the audit log
+  (``TOPIC_AUDIT``, kinds in :mod:`arbitrade.market._audit`, at most one per kind and subject
+  every 5 s with a count): bad frames, checksum mismatches, a change of the exchange's engine
+  state, a request Kraken held too long (a ping every second measures it with Kraken's own
+  ``time_in``/``time_out``), and a subscribed channel gone quiet while the connection is up.
+- Subscriptions go out all at once (every batch of ``subscribe_batch`` symbols without
+  waiting for the previous acknowledgements), and each book is live as soon as its snapshot
+  is in: after a reconnect the books come back in one round trip, not one per batch.
 """
 
 from __future__ import annotations
@@ -52,9 +60,21 @@ from arbitrade.kraken import (
     TradeMessage,
     Transport,
 )
+from arbitrade.market._audit import (
+    AUDIT_BAD_FRAME,
+    AUDIT_CHECKSUM_MISMATCH,
+    AUDIT_EXCHANGE_STATUS,
+    AUDIT_SLOW_ACK,
+    AUDIT_STALL_ENDED,
+    AUDIT_STALLED,
+    AuditThrottle,
+    exchange_seconds,
+    feed_audit,
+)
 from arbitrade.market._settings import MarketSettings
 from arbitrade.market.book import ChecksumMismatch, OrderBook
 from arbitrade.messages import (
+    TOPIC_AUDIT,
     TOPIC_BOOK_STATE,
     TOPIC_BOOK_TOP,
     TOPIC_FEED_STATE,
@@ -77,6 +97,24 @@ _WATCH_INTERVAL: Final = 0.05
 _STOP_ANNOUNCE_TIMEOUT: Final = 0.5
 """Seconds a stopping book feed waits for room to say its books are resyncing (the child's
 shutdown timeout is 2 s)."""
+_MESSAGE_BUFFER: Final = 1_000
+"""Decoded messages the client may hold for the feed. Small on purpose: a feed that falls
+behind should make the exchange side wait (the simulator then merges book changes) rather
+than read seconds-old frames, statuses and acknowledgements out of a deep queue."""
+_PROBE_INTERVAL: Final = 1.0
+"""Seconds between the pings that measure how long Kraken holds a request."""
+_PROBE_TIMEOUT: Final = 5.0
+_SLOW_ACK: Final = 0.1
+"""Seconds Kraken may hold a request (``time_out - time_in``) before it is audited as slow."""
+_STALL_AFTER: Final = 1.0
+"""Seconds without channel data, the connection up, before a channel counts as stalled."""
+_STALL_MIN_SYMBOLS: Final = 50
+"""Stalls are judged only with at least this many symbols subscribed: on a handful of quiet
+markets a second without an update is normal (Kraken then sends heartbeats)."""
+
+
+_NO_BOOK: Final = OrderBook("?", price_precision=0, qty_precision=0, depth=10)
+"""Stands in for a book not kept (never synced)."""
 
 
 class FeedDisconnected(ConnectionError):
@@ -160,12 +198,18 @@ class _ConnectedFeed(Actor[Any]):
         self.settings = settings
         self.transport = transport
         self.client: KrakenWsClient | None = None
+        self._throttle = AuditThrottle()
+        self._data_symbols = 0
+        """Symbols whose channel data is subscribed (stalls are judged once there are enough)."""
+        self._last_data_at: float | None = None
+        self._stalled_since: float | None = None
 
     def make_client(self, on_message: Callable[[Any], None] | None = None) -> KrakenWsClient:
         return KrakenWsClient(
             self.url,
             transport=self.transport,
             decoder=Decoder(),
+            message_buffer=_MESSAGE_BUFFER,
             heartbeat_timeout=self.settings.heartbeat_timeout,
             request_timeout=self.settings.request_timeout,
             backoff=WsBackoff(initial=0.2, maximum=5.0),
@@ -203,10 +247,90 @@ class _ConnectedFeed(Actor[Any]):
             reason = f"instrument subscription failed: {error}"
             raise FeedDisconnected(self.channel, reason) from None
 
-    def log_bad_frame(self, error: DecodeError) -> None:
+    async def on_bad_frame(self, error: DecodeError) -> None:
+        """Log a frame that did not decode and audit it (throttled)."""
         self.context.log.warning(
             "feed.bad_frame", channel=self.channel, reason=error.reason, excerpt=error.excerpt
         )
+        await self.audit(
+            AUDIT_BAD_FRAME, self.channel, reason=error.reason[:200], excerpt=error.excerpt[:80]
+        )
+
+    async def audit(self, kind: str, subject: str, **detail: Any) -> None:
+        """Publish an audit event of ``kind`` about ``subject``, at most one per kind and
+        subject every few seconds (the event carries ``count``: occurrences it stands for)."""
+        now = trio.current_time()
+        count = self._throttle.admit(kind, subject, now, detail)
+        if count:
+            event = feed_audit(kind, self.context.path, subject, now, count=count, **detail)
+            await self.context.bus.publish(TOPIC_AUDIT, event)
+
+    async def _flush_audits(self) -> None:
+        now = trio.current_time()
+        for kind, subject, count, detail in self._throttle.due(now):
+            event = feed_audit(kind, self.context.path, subject, now, count=count, **detail)
+            await self.context.bus.publish(TOPIC_AUDIT, event)
+
+    def note_data(self) -> None:
+        """Channel data arrived (a stalled channel flows again: see :meth:`watch_health`)."""
+        self._last_data_at = trio.current_time()
+
+    async def watch_health(self, client: KrakenWsClient) -> None:
+        """Audit what the exchange does wrong while the connection stays up: a channel gone
+        quiet (and its end), and requests Kraken holds too long (a ping every second).
+
+        Never raises for the exchange's faults: a ping that gets no answer is left to the
+        connection's own watchdog (which drops the connection and crashes the feed).
+        """
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._probe_acks, client)
+            while True:
+                await trio.sleep(_WATCH_INTERVAL * 5)
+                await self._check_stall()
+                await self._flush_audits()
+
+    async def _check_stall(self) -> None:
+        now = trio.current_time()
+        last = self._last_data_at
+        if self._stalled_since is not None:
+            if last is not None and last > self._stalled_since:
+                quiet = last - self._stalled_since + _STALL_AFTER
+                self._stalled_since = None
+                self.context.log.warning("feed.stall_ended", channel=self.channel, quiet=quiet)
+                await self.audit(AUDIT_STALL_ENDED, self.channel, quiet_seconds=round(quiet, 3))
+            return
+        if self._data_symbols < _STALL_MIN_SYMBOLS or last is None:
+            return
+        if now - last > _STALL_AFTER:
+            self._stalled_since = last
+            self.context.log.warning("feed.stalled", channel=self.channel, quiet=now - last)
+            await self.audit(
+                AUDIT_STALLED,
+                self.channel,
+                quiet_seconds=round(now - last, 3),
+                symbols=self._data_symbols,
+            )
+
+    async def _probe_acks(self, client: KrakenWsClient) -> None:
+        while True:
+            await trio.sleep(_PROBE_INTERVAL)
+            if not client.is_connected:
+                continue
+            with trio.move_on_after(_PROBE_TIMEOUT):
+                try:
+                    pong = await client.ping()
+                except (KrakenError, KrakenTransportError, RequestTimedOut):
+                    continue  # the watchdog judges the connection; the probe only times Kraken
+                await self.check_ack_time("ping", pong.time_in, pong.time_out)
+
+    async def check_ack_time(self, method: str, time_in: str | None, time_out: str | None) -> None:
+        """Audit an answer Kraken held longer than ``_SLOW_ACK`` seconds."""
+        held = exchange_seconds(time_in, time_out)
+        if held is not None and held > _SLOW_ACK:
+            self.context.log.warning(
+                "feed.slow_ack", channel=self.channel, method=method, held=held
+            )
+            await self.audit(AUDIT_SLOW_ACK, method, held_seconds=round(held, 3))
 
 
 class BookFeed(_ConnectedFeed):
@@ -235,6 +359,7 @@ class BookFeed(_ConnectedFeed):
         self._tops = 0
         self._mismatches = 0
         self._subscribed = False
+        self._system: str | None = None
 
     async def on_start(self) -> None:
         self.client = client = self.make_client()
@@ -281,23 +406,65 @@ class BookFeed(_ConnectedFeed):
         async with trio.open_nursery() as nursery:
             await nursery.start(client.run)
             nursery.start_soon(self.watch_connection, client)
+            nursery.start_soon(self.watch_health, client)
             nursery.start_soon(self.subscribe_instruments, client)
             await self._consume(client, nursery)
 
     async def _subscribe_books(self, client: KrakenWsClient, symbols: Sequence[str]) -> None:
+        """Subscribe every book at once: all batches go out together, acks are awaited after.
+
+        Waiting for each batch's acknowledgements before sending the next made a resubscription
+        as slow as the number of batches times the round trip behind the update backlog (15 s
+        and more for 356 books on a busy machine). Each book goes live on its own snapshot,
+        whatever the acknowledgements are doing.
+
+        Raises:
+            FeedDisconnected: a batch timed out or failed in transport (one error, naming the
+                first such batch). A rejected symbol is logged and the others are kept; a
+                connection that dropped returns quietly (the watcher crashes the incarnation).
+        """
         batch = self.settings.subscribe_batch
-        for start in range(0, len(symbols), batch):
-            chunk = list(symbols[start : start + batch])
-            try:
-                await client.subscribe("book", chunk, depth=self.settings.depth)
-            except KrakenError as error:  # a rejected symbol: keep the others
-                self.context.log.warning("feed.subscribe_rejected", symbols=chunk, error=str(error))
-            except KrakenConnectionClosed:
-                return  # the watcher crashes this incarnation, naming the cause
-            except (KrakenTransportError, RequestTimedOut) as error:
-                raise FeedDisconnected(self.channel, f"book subscription failed: {error}") from None
+        chunks = [list(symbols[start : start + batch]) for start in range(0, len(symbols), batch)]
+        failures: list[str] = []
+        closed: list[bool] = []
+        async with trio.open_nursery() as nursery:
+            for chunk in chunks:
+                nursery.start_soon(self._subscribe_chunk, client, chunk, failures, closed)
+        if closed:
+            return  # the watcher crashes this incarnation, naming the cause
+        if failures:
+            raise FeedDisconnected(self.channel, f"book subscription failed: {failures[0]}")
+        self._data_symbols = len(symbols)
         await self.publish_feed_state("subscribed", f"{len(symbols)} books")
-        self.context.log.info("feed.subscribed", books=len(symbols), depth=self.settings.depth)
+        self.context.log.info(
+            "feed.subscribed", books=len(symbols), depth=self.settings.depth, batches=len(chunks)
+        )
+
+    async def _subscribe_chunk(
+        self,
+        client: KrakenWsClient,
+        chunk: list[str],
+        failures: list[str],
+        closed: list[bool],
+    ) -> None:
+        try:
+            acks = await client.subscribe("book", chunk, depth=self.settings.depth)
+        except KrakenError as error:  # a rejected symbol: keep the others
+            self.context.log.warning("feed.subscribe_rejected", symbols=chunk, error=str(error))
+        except KrakenConnectionClosed:
+            closed.append(True)
+        except RequestTimedOut as error:
+            # Late acknowledgements do not matter if the books are in: a snapshot proves the
+            # subscription. Only symbols still without one fail the feed.
+            missing = [s for s in chunk if not self.books.get(s, _NO_BOOK).is_synced]
+            await self.audit(AUDIT_SLOW_ACK, "subscribe", symbols=len(chunk), missing=len(missing))
+            if missing:
+                failures.append(f"{error} ({len(missing)} books without a snapshot)")
+        except KrakenTransportError as error:
+            failures.append(str(error))
+        else:
+            if acks:
+                await self.check_ack_time("subscribe", acks[-1].time_in, acks[-1].time_out)
 
     async def _consume(self, client: KrakenWsClient, nursery: trio.Nursery) -> None:
         on_book = self._on_book
@@ -310,9 +477,17 @@ class BookFeed(_ConnectedFeed):
             elif isinstance(message, InstrumentMessage):
                 await self._on_instruments(message, client, nursery)
             elif isinstance(message, DecodeError):
-                self.log_bad_frame(message)
+                await self.on_bad_frame(message)
             elif isinstance(message, Status):
-                self.context.log.info("feed.exchange_status", system=message.system)
+                await self._on_status(message)
+
+    async def _on_status(self, status: Status) -> None:
+        """Log the exchange's engine state; audit it when it changes (or starts not online)."""
+        self.context.log.info("feed.exchange_status", system=status.system)
+        before = self._system
+        self._system = status.system
+        if status.system != (before or "online"):
+            await self.audit(AUDIT_EXCHANGE_STATUS, status.system, previous=before or "")
 
     def _choose_symbols(self, instruments: Sequence[Instrument]) -> tuple[str, ...]:
         wanted = self.settings.symbols
@@ -352,6 +527,7 @@ class BookFeed(_ConnectedFeed):
 
     async def _on_book(self, message: BookMessage, nursery: trio.Nursery) -> None:
         received_at = trio.current_time()
+        self._last_data_at = received_at
         self._book_messages += 1
         book = self.books.get(message.symbol)
         if book is None:
@@ -386,6 +562,12 @@ class BookFeed(_ConnectedFeed):
             self.context.log.warning(
                 "feed.checksum_mismatch",
                 symbol=symbol,
+                expected=outcome.expected,
+                computed=outcome.computed,
+            )
+            await self.audit(
+                AUDIT_CHECKSUM_MISMATCH,
+                symbol,
                 expected=outcome.expected,
                 computed=outcome.computed,
             )
@@ -452,11 +634,13 @@ class ChannelFeed(_ConnectedFeed):
         async with trio.open_nursery() as nursery:
             await nursery.start(client.run)
             nursery.start_soon(self.watch_connection, client)
+            nursery.start_soon(self.watch_health, client)
             nursery.start_soon(self.subscribe_instruments, client)
             subscribed = False
             publish = self.context.bus.publish
             async for message in client.messages:
                 if isinstance(message, _CHANNEL_DATA):
+                    self.note_data()
                     self._relayed += 1
                     await publish(TOPIC_MARKET_CHANNEL, message)
                 elif isinstance(message, InstrumentMessage):
@@ -466,7 +650,7 @@ class ChannelFeed(_ConnectedFeed):
                         wanted = self.settings.symbols or online[: self.settings.max_symbols]
                         nursery.start_soon(self._subscribe, client, list(wanted))
                 elif isinstance(message, DecodeError):
-                    self.log_bad_frame(message)
+                    await self.on_bad_frame(message)
                 elif not isinstance(message, Heartbeat | Status):
                     self.context.log.debug("feed.unexpected", message=type(message).__name__)
 
@@ -483,4 +667,5 @@ class ChannelFeed(_ConnectedFeed):
             return  # the watcher crashes this incarnation, naming the cause
         except (KrakenTransportError, RequestTimedOut) as error:
             raise FeedDisconnected(self.channel, f"subscription failed: {error}") from None
+        self._data_symbols = len(symbols)
         await self.publish_feed_state("subscribed", f"{len(symbols)} symbols")

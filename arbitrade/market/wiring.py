@@ -19,7 +19,10 @@ from arbitrade.strategy.triangular import PairGraphActor
 
 BOOK_FEED: Final = "feed.book"
 PAIR_GRAPH: Final = "pair_graph"
-FEED_BACKOFF: Final = Backoff(initial=0.2, maximum=10.0, jitter=0.3, reset_after=30.0)
+FEED_BACKOFF: Final = Backoff(initial=0.1, maximum=5.0, jitter=0.3, reset_after=10.0)
+"""A feed restarts after 0.1 s, doubling up to 5 s while it keeps failing within 10 s of
+running. The wait is part of the bot's recovery time (the soak counts it); Kraken's own waits
+(5 s after maintenance) are in the WebSocket client, after the exchange is back."""
 
 
 def market_supervisor(

@@ -205,21 +205,41 @@ def check_recovery(records: Sequence[FaultRecord], *, p99_limit: float = 2.0) ->
     return checks
 
 
-def check_visibility(records: Sequence[FaultRecord]) -> Check:
-    """Every measurable fault left a trace in the restart log or the audit log."""
-    measurable = [
+def check_visibility(records: Sequence[FaultRecord]) -> list[Check]:
+    """Every measurable fault left its own trace (matched by kind and time window) in the
+    restart log or the audit log. Faults no part of the bot can audit are listed in a second,
+    not-measurable line, never counted as seen."""
+    candidates = [
         r for r in records if r.measurable and r.kind is not FaultKind.SLOW_DASHBOARD_CLIENT
     ]
+    sourceless = [r for r in candidates if r.no_audit_source]
+    measurable = [r for r in candidates if not r.no_audit_source]
     name = "faults in restart/audit log"
+    checks: list[Check] = []
     if not measurable:
-        return _not_measurable(name, "no measurable fault")
-    hidden = collections.Counter(r.kind.value for r in measurable if not r.visible)
-    return Check(
-        name,
-        Verdict.FAIL if hidden else Verdict.PASS,
-        f"{len(measurable) - sum(hidden.values())} of {len(measurable)}",
-        ", ".join(f"{k} x{n} unseen" for k, n in sorted(hidden.items())) or "all seen",
-    )
+        checks.append(_not_measurable(name, "no measurable fault"))
+    else:
+        hidden = collections.Counter(r.kind.value for r in measurable if not r.visible)
+        checks.append(
+            Check(
+                name,
+                Verdict.FAIL if hidden else Verdict.PASS,
+                f"{len(measurable) - sum(hidden.values())} of {len(measurable)}",
+                ", ".join(f"{k} x{n} unseen" for k, n in sorted(hidden.items()))
+                or "all seen, each by its own kind of entry",
+            )
+        )
+    if sourceless:
+        why = collections.Counter(f"{r.kind.value} ({r.no_audit_source})" for r in sourceless)
+        checks.append(
+            Check(
+                "faults with no audit source",
+                Verdict.NOT_MEASURABLE,
+                str(len(sourceless)),
+                "not measurable: " + "; ".join(f"{k} x{n}" for k, n in sorted(why.items())),
+            )
+        )
+    return checks
 
 
 # --- trading and memory -----------------------------------------------------------------------

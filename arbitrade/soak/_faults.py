@@ -123,6 +123,8 @@ class FaultRecord:
     """Seen in the restart log or the audit log."""
     measurable: bool = True
     note: str = ""
+    no_audit_source: str = ""
+    """Why no part of the bot could audit this fault (empty: one can, and must)."""
 
     @property
     def recovered(self) -> bool:

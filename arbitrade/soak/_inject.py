@@ -85,6 +85,8 @@ class Injector:
     """A fault not recovered within this many seconds after it ended counts as not recovered."""
     exercise_timeout: float = 40.0
     """How long a counted knob may wait for traffic to deliver it."""
+    visible_within: float = 5.0
+    """Seconds after recovery an audit or restart-log entry still counts for the fault."""
     loop_lag_max: float = 0.0
     """Largest Trio loop lateness seen while a slow dashboard client was connected."""
 
@@ -259,20 +261,71 @@ class Injector:
             record.note = (record.note + "; " if record.note else "") + (
                 "not recovered: " + ", ".join(reasons) if reasons else "no reaction seen"
             )
+        record.no_audit_source = audit_source(record) or ""
         record.visible = self.is_visible(record)
 
     def is_visible(self, record: FaultRecord) -> bool:
-        """Seen in the restart log (a crash of the target, or of anything for exchange
-        faults) or the audit log (a non-risk, non-control event) since the injection."""
-        since = record.injected_at
+        """Seen where this kind of fault must leave a trace, within its time window.
+
+        The window runs from the injection to ``visible_within`` seconds after the bot
+        recovered (or after the fault ended, when it did not). Crashes: the restart log shows a
+        crash of the target. Exchange faults: an audit event of the kind that names this fault
+        (see :data:`AUDIT_TRACES`), or for a dropped connection a crash of a feed. A fault with
+        no audit source in the bot (:func:`audit_source`) is never counted as seen.
+        """
+        start = record.injected_at
+        end = (record.recovered_at or record.cleared_at) + self.visible_within
         crashes = [
-            e for e in self.observer.restart_log if isinstance(e, ChildCrashed) and e.at >= since
+            e
+            for e in self.observer.restart_log
+            if isinstance(e, ChildCrashed) and start <= e.at <= end
         ]
-        if record.kind.inside_bot and record.kind is not FaultKind.SLOW_DASHBOARD_CLIENT:
+        if record.kind.inside_bot:
             return any(e.path == record.target for e in crashes)
-        audits = [
-            a
+        if record.kind is FaultKind.DROP_CONNECTIONS:
+            return any("connection dropped" in e.error_message for e in crashes)
+        trace = AUDIT_TRACES.get(record.kind)
+        if trace is None or audit_source(record) is not None:
+            return False
+        kinds, subject = trace, _trace_subject(record)
+        return any(
+            a.kind in kinds and start <= a.at <= end and (subject is None or a.subject == subject)
             for a in self.observer.audit
-            if a.at >= since and not a.kind.startswith(("risk.", "control."))
-        ]
-        return bool(crashes or audits)
+        )
+
+
+AUDIT_TRACES: dict[FaultKind, frozenset[str]] = {
+    FaultKind.STALLED_CHANNEL: frozenset({"feed.stalled"}),
+    FaultKind.CORRUPT_CHECKSUMS: frozenset({"feed.checksum_mismatch"}),
+    FaultKind.GARBAGE_FRAMES: frozenset({"feed.bad_frame"}),
+    FaultKind.TRUNCATED_FRAMES: frozenset({"feed.bad_frame"}),
+    FaultKind.ACK_DELAY: frozenset({"feed.slow_ack"}),
+    FaultKind.MAINTENANCE: frozenset({"feed.exchange_status"}),
+    FaultKind.CANCEL_ONLY: frozenset({"feed.exchange_status"}),
+}
+"""The audit kinds that show each exchange fault (the feeds publish them)."""
+
+_PUBLIC_STALLS = frozenset({"book", "ticker", "trade"})
+
+
+def _trace_subject(record: FaultRecord) -> str | None:
+    """The audit subject that must match, or None when any subject does."""
+    if record.kind is FaultKind.STALLED_CHANNEL:
+        return record.target
+    if record.kind in (FaultKind.MAINTENANCE, FaultKind.CANCEL_ONLY):
+        return record.target  # the status name
+    return None
+
+
+def audit_source(record: FaultRecord) -> str | None:
+    """Why no component of the bot can audit this fault, or None when one does.
+
+    REST errors reach only the venue (``arbitrade.execution``), which publishes no audit event
+    for them; a stall of ``heartbeat`` or ``executions`` touches only the venue's private
+    connection (public feeds get data, so Kraken sends them no heartbeats at all).
+    """
+    if record.kind in (FaultKind.RATE_LIMIT_ERRORS, FaultKind.NONCE_ERRORS):
+        return "REST errors reach only the venue, which audits none"
+    if record.kind is FaultKind.STALLED_CHANNEL and record.target not in _PUBLIC_STALLS:
+        return f"a {record.target} stall touches only the venue's private connection"
+    return None
