@@ -25,7 +25,7 @@ from arbitrade.components import Components
 from arbitrade.execution import Venue, run_trading_io, trading_supervisor
 from arbitrade.graph import FeeRates, load_taker_fees
 from arbitrade.kraken import Transport
-from arbitrade.market.wiring import PAIR_GRAPH, market_supervisor
+from arbitrade.market.wiring import BOOK_FEED, PAIR_GRAPH, market_supervisor
 from arbitrade.strategy.stat_arb import StatArb, StatArbScreener, forward_inputs
 
 ROOT: Final = "root"
@@ -122,7 +122,10 @@ def engine_tree(
                     "stat_arb",
                     factory=StatArb,
                     args=(components.stat_arb,),
-                    kwargs={"mode": components.strategy_mode},
+                    kwargs={
+                        "mode": components.strategy_mode,
+                        "book_feed": f"{ROOT}/market/{BOOK_FEED}",
+                    },
                 ),
             ],
             strategy=Strategy.ONE_FOR_ONE,

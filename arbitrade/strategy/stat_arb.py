@@ -32,14 +32,17 @@ import trio
 
 from actors import (
     Actor,
+    ActorCrashed,
     ActorNotFound,
     ActorStopped,
+    AskTimeout,
     Bus,
     Lossless,
     MailboxFull,
     Ref,
     Subscription,
 )
+from arbitrade.market.feeds import GetMarketState, MarketState
 from arbitrade.messages import (
     TOPIC_AUDIT,
     TOPIC_BOOK_TOP,
@@ -107,6 +110,8 @@ INPUT_TOPICS: Final = (
 )
 """Topics whose messages :class:`StatArb` needs in its mailbox."""
 _ACTIVE_MODES: Final = frozenset({StrategyMode.STAT_ARB, StrategyMode.BOTH})
+CATCH_UP_TIMEOUT: Final = 30.0
+"""Seconds to wait for the book feed's state on start (it may itself be starting)."""
 
 
 @attrs.frozen
@@ -126,6 +131,12 @@ class StatArb(Actor[Any]):
         screener: name (sibling) or path of the screener actor, used when the screen is on.
         id_prefix: makes opportunity ids ``sa-<prefix>-<n>``; random per incarnation by
             default, so a restarted actor never reuses an id the risk gate has seen.
+        book_feed: name or path of the book feed to catch up from on start (None: do not).
+            The feed publishes instruments only on (re)connect, and this actor's inputs are
+            forwarded after the tree has started (:func:`forward_inputs`), so without the
+            catch-up a fast feed's universe could be missed and no pair would ever be built.
+            A feed that cannot be asked (missing, stopped, timed out) is logged as
+            ``stat_arb.catch_up_failed``; the pairs are then built from the next universe.
 
     A crash loses the pairs' statistics and positions' state (a restart warms up again and
     starts flat); open positions then show in the portfolio, not here.
@@ -139,8 +150,10 @@ class StatArb(Actor[Any]):
         mode: StrategyMode = StrategyMode.BOTH,
         screener: str = SCREENER_NAME,
         id_prefix: str | None = None,
+        book_feed: str | None = None,
     ) -> None:
         self.settings = settings
+        self.book_feed = book_feed
         self.mode = StrategyMode(mode)
         self._instruments = dict(instruments) if instruments is not None else None
         self._screener_name = screener
@@ -156,6 +169,18 @@ class StatArb(Actor[Any]):
             self._id_prefix = secrets.token_hex(4)
         if self._instruments is not None:
             self._build_pairs(self._instruments)
+        elif self.book_feed is not None:
+            # A linked task: on the first start the feed may start after us and answer then.
+            self.context.start_soon(self._ask_feed, self.book_feed)
+
+    async def _ask_feed(self, feed: str) -> None:
+        try:
+            state = await self.context.lookup(feed).ask(GetMarketState(), timeout=CATCH_UP_TIMEOUT)
+        except (ActorNotFound, AskTimeout, ActorStopped, ActorCrashed) as error:
+            self.context.log.warning("stat_arb.catch_up_failed", feed=feed, error=str(error))
+            return
+        if isinstance(state, MarketState):
+            await self.context.ref.send(state)
 
     def _new_id(self) -> str:
         self._sequence += 1
@@ -207,9 +232,18 @@ class StatArb(Actor[Any]):
                     model.on_screen_result(message)
             case InstrumentsLoaded():
                 self._build_pairs({i.symbol: i for i in message.instruments})
+            case MarketState():
+                await self._catch_up(message, now)
             case GetPairSnapshots():
                 return tuple(model.snapshot(now) for model in self.pairs.values())
         return None
+
+    async def _catch_up(self, state: MarketState, now: float) -> None:
+        """Build pairs from the feed's universe (if none came yet) and take its live tops."""
+        if state.instruments is not None:
+            self._build_pairs({i.symbol: i for i in state.instruments.instruments})
+        for top in state.tops:
+            await self._on_book(top, now)
 
     async def _on_book(self, top: BookTop, now: float) -> None:
         for model in self._by_symbol.get(top.symbol, ()):

@@ -5,11 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import structlog.testing
 import trio
 import trio.testing
 
 import actors
 import actors.testing
+from arbitrade.market.feeds import GetMarketState, MarketState
 from arbitrade.messages import (
     TOPIC_AUDIT,
     TOPIC_BOOK_TOP,
@@ -18,6 +20,7 @@ from arbitrade.messages import (
     ControlChanged,
     CycleFinished,
     Fill,
+    InstrumentsLoaded,
     Opportunity,
 )
 from arbitrade.strategy.stat_arb import (
@@ -197,3 +200,47 @@ async def test_forward_inputs_when_published_reaches_strategy(
         received = await probe.expect(object, within=1.0)
         nursery.cancel_scope.cancel()
     assert received.symbol == "ETH/USD"
+
+
+class _FeedStandIn(actors.Actor[Any]):
+    """Answers GetMarketState with the stat-arb instruments and one top per leg."""
+
+    async def receive(self, message: Any) -> object:
+        if isinstance(message, GetMarketState):
+            universe = InstrumentsLoaded(tuple(INSTRUMENTS.values()), 0.0)
+            return MarketState(universe, (top("ETH/USD", 3000.0), top("BTC/USD", 60000.0)))
+        return None
+
+
+async def test_stat_arb_when_started_after_the_feed_catches_up_from_it(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Without instruments, the strategy asks the book feed for its universe and tops and
+    builds its pairs from them (the universe is published only on connect)."""
+    spec = actors.ChildSpec(
+        "stat_arb", factory=StatArb, args=(settings(),), kwargs={"book_feed": "feed.book"}
+    )
+    async with actors.testing.open_harness() as harness:
+        await harness.start(actors.ChildSpec("feed.book", factory=_FeedStandIn))
+        strategy = await harness.start(spec)
+        await trio.testing.wait_all_tasks_blocked()
+        [snapshot] = await strategy.ask(GetPairSnapshots())
+    assert snapshot.pair == "ETH/USD~BTC/USD"
+    assert snapshot.observations == 1
+
+
+async def test_stat_arb_when_the_feed_is_missing_logs_and_waits_for_a_universe(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A book feed that cannot be asked is logged; pairs come with the next universe."""
+    spec = actors.ChildSpec(
+        "stat_arb", factory=StatArb, args=(settings(),), kwargs={"book_feed": "feed.book"}
+    )
+    with structlog.testing.capture_logs() as logs:
+        async with actors.testing.open_harness() as harness:
+            strategy = await harness.start(spec)
+            await trio.testing.wait_all_tasks_blocked()
+            assert await strategy.ask(GetPairSnapshots()) == ()
+            await strategy.send(InstrumentsLoaded(tuple(INSTRUMENTS.values()), 0.0))
+            assert len(await strategy.ask(GetPairSnapshots())) == 1
+    assert any(log["event"] == "stat_arb.catch_up_failed" for log in logs)
