@@ -15,15 +15,10 @@ from arbitrade.execution._errors import InvalidOrder as InvalidOrder
 from arbitrade.execution._errors import VenueError as VenueError
 from arbitrade.execution._errors import VenueRefusedToStart as VenueRefusedToStart
 from arbitrade.execution._errors import VenueUnavailable as VenueUnavailable
-from arbitrade.execution._executor import NOT_RECEIVED_REASON as NOT_RECEIVED_REASON
-from arbitrade.execution._executor import RECONCILED_KIND as RECONCILED_KIND
-from arbitrade.execution._executor import RECOVERED_KIND as RECOVERED_KIND
-from arbitrade.execution._executor import Belief as Belief
 from arbitrade.execution._executor import Cancel as Cancel
 from arbitrade.execution._executor import Cycle as Cycle
 from arbitrade.execution._executor import Effects as Effects
 from arbitrade.execution._executor import ExecutorCore as ExecutorCore
-from arbitrade.execution._executor import ExecutorMemory as ExecutorMemory
 from arbitrade.execution._executor import Query as Query
 from arbitrade.execution._executor import Submit as Submit
 from arbitrade.execution._ids import client_order_id as client_order_id
@@ -33,6 +28,11 @@ from arbitrade.execution._matching import match_ioc as match_ioc
 from arbitrade.execution._order import TrackedOrder as TrackedOrder
 from arbitrade.execution._paper import PaperVenue as PaperVenue
 from arbitrade.execution._paper import rates_from_taker_fees as rates_from_taker_fees
+from arbitrade.execution._reconcile import NOT_RECEIVED_REASON as NOT_RECEIVED_REASON
+from arbitrade.execution._reconcile import RECONCILED_KIND as RECONCILED_KIND
+from arbitrade.execution._reconcile import RECOVERED_KIND as RECOVERED_KIND
+from arbitrade.execution._reconcile import Belief as Belief
+from arbitrade.execution._reconcile import ExecutorMemory as ExecutorMemory
 from arbitrade.execution._scripted import ScriptedVenue as ScriptedVenue
 from arbitrade.execution._scripted import fills_at_limit as fills_at_limit
 from arbitrade.execution._scripted import matches_book as matches_book

@@ -34,14 +34,8 @@ import trio
 
 from actors import Actor
 from arbitrade.execution._errors import VenueUnavailable
-from arbitrade.execution._executor import (
-    Cancel,
-    Effects,
-    ExecutorCore,
-    ExecutorMemory,
-    Query,
-    Submit,
-)
+from arbitrade.execution._executor import Cancel, Effects, ExecutorCore, Query, Submit
+from arbitrade.execution._reconcile import ExecutorMemory
 from arbitrade.execution._settings import ExecutionSettings
 from arbitrade.execution._venue import ExecutionReport, Venue, VenueConnection
 from arbitrade.messages import (

@@ -23,22 +23,10 @@ finishes with ``completed``, ``rejected`` (nothing traded), ``broken_unwound`` o
 ``broken_held``; its PnL is every asset's net flow over all its fills valued at the prices
 the cycle traded at (home flows as they are; see ``ExecutorCore._pnl``).
 
-Reconciliation (after every reconnect, and after the executor's own restart): what the
-executor believed of each order in flight is noted when the venue disconnects; on reconnect the
-venue first replays its snapshot (Kraken's ``executions`` snapshot: open orders and the latest
-fills), then every order in flight is queried and resolved: filled (fills not yet seen are
-added, never twice: by trade id, then by ``cum_qty``), cancelled or expired, still open (kept
-tracked), or unknown to the venue. An order the venue never received is treated as not placed
-and is not re-sent blindly: it ends EXPIRED with :data:`NOT_RECEIVED_REASON` and the cycle's
-normal logic (finish as rejected, or unwind what the other legs traded) decides. Only an order
-whose submit failed in this process (it never left) is sent again, with the same ``cl_ord_id``
-and its original deadline; past the deadline it expires locally. Every order whose belief the
-exchange corrected gets one ``execution.reconciled`` audit event (believed state and filled
-quantity, what the exchange said, the resolution, the fills added).
-
-State outside the actor: the cycles and orders live in an :class:`ExecutorMemory` the wiring
-creates once, so a restarted executor (see ``_actor``) resumes them with
-:meth:`ExecutorCore.recover`.
+Reconciliation after every reconnect and after the executor's own restart: the rules are in
+``_reconcile`` (what is believed, queried, resolved and audited); the core carries them out in
+:meth:`ExecutorCore.on_connection`, :meth:`ExecutorCore.recover` and
+:meth:`ExecutorCore.on_query_result`.
 """
 
 from __future__ import annotations
@@ -53,6 +41,16 @@ import structlog
 
 from arbitrade.execution._ids import client_order_id
 from arbitrade.execution._order import TrackedOrder
+from arbitrade.execution._reconcile import (
+    NOT_RECEIVED_REASON,
+    RECONCILED_KIND,
+    RECONNECT_TRIGGER,
+    RECOVERED_KIND,
+    RESTART_TRIGGER,
+    Belief,
+    ExecutorMemory,
+    correction_detail,
+)
 from arbitrade.execution._settings import ExecutionSettings
 from arbitrade.execution._unwind import HoldReason, UnwindPlan, fill_flows, plan_unwind
 from arbitrade.execution._venue import (
@@ -81,14 +79,6 @@ log = structlog.get_logger(__name__)
 ACTOR_NAME: Final = "executor"
 LOCAL_EXPIRY_REASON: Final = "deadline_passed_before_sent"
 HALTED_REASON: Final = "kill_switch"
-NOT_RECEIVED_REASON: Final = "not_received_by_venue"
-"""Why an order sent but unknown to the venue at reconciliation ends EXPIRED (not placed)."""
-RECONCILED_KIND: Final = "execution.reconciled"
-"""Audit kind of one correction found by reconciliation (the soak counts these)."""
-RECOVERED_KIND: Final = "execution.recovered"
-"""Audit kind of a restarted executor resuming the cycles kept in its memory."""
-RECONNECT_TRIGGER: Final = "reconnect"
-RESTART_TRIGGER: Final = "executor_restart"
 
 
 PNL_QUANTUM = Decimal("1e-12")
@@ -160,36 +150,6 @@ class Cycle:
     def fills(self) -> list[Fill]:
         """Every fill of every order of the cycle."""
         return [fill for order in self.orders() for fill in order.fills]
-
-
-@attrs.frozen
-class Belief:
-    """What the executor believed of an order when it lost sight of it."""
-
-    state: OrderState
-    filled_qty: Decimal
-    fills: int
-    """How many fills were known then (the ones after are what reconciliation added)."""
-    trigger: str
-    """Why it is being reconciled: :data:`RECONNECT_TRIGGER` or :data:`RESTART_TRIGGER`."""
-
-
-@attrs.define
-class ExecutorMemory:
-    """The executor's cycles and orders, kept outside the actor so a restart resumes them.
-
-    The wiring creates one and hands the same object to every incarnation of the executor.
-    It lives in the process: a crash of the whole process loses it (the orders table and the
-    exchange's own records are then the only trace).
-    """
-
-    cycles: dict[str, Cycle] = attrs.field(factory=dict)
-    orders: dict[str, TrackedOrder] = attrs.field(factory=dict)
-    beliefs: dict[str, Belief] = attrs.field(factory=dict)
-    halted: bool = False
-    """The kill switch as the executor last followed it (a restart must not release it)."""
-    incarnations: int = 0
-    """How many executor cores have used this memory (1 after the first start)."""
 
 
 class ExecutorCore:
@@ -418,37 +378,16 @@ class ExecutorCore:
     def _correction(
         self, order: TrackedOrder, belief: Belief, report: ExecutionReport | None, now: float
     ) -> AuditEvent | None:
-        """The audit event of what reconciliation changed, or None if the belief held."""
-        unchanged = (order.state, order.filled_qty) == (belief.state, belief.filled_qty)
-        if report is not None and unchanged:
+        detail = correction_detail(order, belief, report)
+        if detail is None:
             return None
-        if report is None:
-            resolution = "not_received"
-        elif order.state in (OrderState.OPEN, OrderState.PARTIALLY_FILLED, OrderState.PENDING):
-            resolution = "open"
-        else:
-            resolution = order.state.value
-        added = order.fills[belief.fills :]
-        detail: dict[str, object] = {
-            "cl_ord_id": order.cl_ord_id,
-            "cycle_id": order.cycle_id,
-            "trigger": belief.trigger,
-            "believed_state": belief.state.value,
-            "believed_filled_qty": belief.filled_qty,
-            "exchange_status": report.order_status.value if report is not None else "unknown",
-            "exchange_cum_qty": report.cum_qty if report is not None else None,
-            "resolution": resolution,
-            "state": order.state.value,
-            "filled_qty": order.filled_qty,
-            "fills_added": [fill.exec_id for fill in added],
-        }
         log.warning(
             "executor.reconciled",
             cl_ord_id=order.cl_ord_id,
             trigger=belief.trigger,
             believed=belief.state.value,
-            resolution=resolution,
-            fills_added=len(added),
+            resolution=detail["resolution"],
+            fills_added=len(order.fills) - belief.fills,
         )
         return self._audit(RECONCILED_KIND, order.cl_ord_id, detail, now)
 

@@ -41,7 +41,7 @@ from actors import (
     SupervisorSpec,
 )
 from arbitrade.execution._actor import Executor, ExecutorTick
-from arbitrade.execution._executor import ExecutorMemory
+from arbitrade.execution._reconcile import ExecutorMemory
 from arbitrade.execution._settings import ExecutionSettings
 from arbitrade.execution._venue import Venue, VenueEvent
 from arbitrade.execution.portfolio import Portfolio, PortfolioTick, RefreshBalances
