@@ -16,6 +16,21 @@ quantity, what the exchange said, the resolution, the fills added).
 State outside the actor: the cycles and orders live in an :class:`ExecutorMemory` the wiring
 creates once, so a restarted executor (see ``_actor``) resumes them with
 :meth:`~arbitrade.execution.ExecutorCore.recover`.
+
+Decision (in ADR form until docs/adr has it):
+
+    Context: across a disconnect an order can fill, be cancelled, or never have arrived, and
+    the bot cannot tell which from its own side. Resending an order Kraken has no record of
+    risks a double if the first copy is still in flight (Kraken checks ``cl_ord_id`` only
+    among open orders), and the cycle's prices are stale by then anyway.
+    Decision: ask, never assume: the snapshot and a query settle every order; "no record"
+    means not placed, and the cycle's own logic (finish or unwind) takes it from there. The
+    executor's state is kept outside the actor so a crash of the actor is a reconnect too.
+    Consequences: a leg lost in transit turns a cycle into a broken one that unwinds, rather
+    than a late copy of the leg; an order whose ack and stream were both lost and that closed
+    unfilled is reported ``not_received`` (no fill either way; REST ``ClosedOrders`` by
+    ``cl_ord_id`` would name it ``cancelled``); a fill of such an order is still found through
+    the snapshot's last 50 fills. A crash of the whole process still loses the memory.
 """
 
 from __future__ import annotations

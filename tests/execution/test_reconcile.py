@@ -11,6 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 import attrs
+import hypothesis
+import hypothesis.strategies as st
 import trio
 import trio.testing
 
@@ -22,8 +24,10 @@ from arbitrade.execution import (
     ExecutionReport,
     ExecutorCore,
     ExecutorMemory,
+    OrderRequest,
     Query,
     ScriptedVenue,
+    TrackedOrder,
     VenueConnection,
     silent,
 )
@@ -35,6 +39,7 @@ from arbitrade.messages import (
     OrderState,
     OrderUpdate,
 )
+from arbitrade.messages import Side as MessageSide
 from arbitrade.soak._checks import count_reconciliations
 from tests.execution.test_actors import leg_report, one_leg, submitted_order, trade
 from tests.execution.test_executor_core import (
@@ -232,3 +237,35 @@ class TestSoakCount:
             "4 (? 1, filled 2, not_received 1); executor recoveries 1"
         )
         assert count_reconciliations([]) == "0; executor recoveries 0"
+
+
+class TestFillsNeverDoubled:
+    @hypothesis.settings(max_examples=150, deadline=None)
+    @hypothesis.given(data=st.data())
+    def test_reports_when_replayed_in_any_order_count_each_lot_once(
+        self, data: st.DataObject
+    ) -> None:
+        """Live trades, snapshot replays of them and status reads, in any order and
+        repeated, add up to exactly what the exchange filled: never more, never twice."""
+        lots = data.draw(st.lists(st.integers(1, 5), min_size=1, max_size=4), label="lots")
+        request = OrderRequest("c-1", "BTC/USD", MessageSide.BUY, D(sum(lots)), D(10), 1e9)
+        order = TrackedOrder(request, "cycle", "leg", 0.0)
+        trades, cum = [], 0
+        for index, qty in enumerate(lots):
+            cum += qty
+            trades.append(
+                ExecutionReport(
+                    "c-1", E.TRADE, S.PARTIALLY_FILLED, "BTC/USD", MessageSide.BUY,
+                    request.qty, D(cum), at=1.0, exec_id=f"T-{index}", last_qty=D(qty),
+                    last_price=D(10), cum_cost=D(cum * 10),
+                )
+            )  # fmt: skip
+        statuses = [status(trade) for trade in trades]
+        stream = data.draw(
+            st.lists(st.sampled_from(trades + statuses), min_size=1, max_size=12), label="stream"
+        )
+        for report in [*stream, *trades]:  # whatever came, the snapshot replays every trade
+            order.apply(report)
+        assert order.filled_qty == request.qty
+        assert sum(fill.qty for fill in order.fills) == request.qty
+        assert len({fill.exec_id for fill in order.fills}) == len(order.fills)
