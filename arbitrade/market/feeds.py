@@ -419,9 +419,11 @@ class BookFeed(_ConnectedFeed):
         whatever the acknowledgements are doing.
 
         Raises:
-            FeedDisconnected: a batch timed out or failed in transport (one error, naming the
-                first such batch). A rejected symbol is logged and the others are kept; a
-                connection that dropped returns quietly (the watcher crashes the incarnation).
+            FeedDisconnected: a batch failed in transport (one error, naming the first such
+                batch). A rejected symbol is logged and the others are kept; acknowledgements
+                that time out are logged and audited (``feed.slow_ack``), not fatal, since the
+                connection is still up; a connection that dropped returns quietly (the watcher
+                crashes the incarnation, naming the cause).
         """
         batch = self.settings.subscribe_batch
         chunks = [list(symbols[start : start + batch]) for start in range(0, len(symbols), batch)]
@@ -454,12 +456,14 @@ class BookFeed(_ConnectedFeed):
         except KrakenConnectionClosed:
             closed.append(True)
         except RequestTimedOut as error:
-            # Late acknowledgements do not matter if the books are in: a snapshot proves the
-            # subscription. Only symbols still without one fail the feed.
+            # The connection is up (a drop fails the request with KrakenConnectionClosed), so
+            # the answers are late, not lost: a restart would only ask for all of it again.
+            # Each book goes live on its snapshot whenever it comes; the health says which not.
             missing = [s for s in chunk if not self.books.get(s, _NO_BOOK).is_synced]
+            self.context.log.warning(
+                "feed.subscribe_slow", channel=self.channel, missing=len(missing), error=str(error)
+            )
             await self.audit(AUDIT_SLOW_ACK, "subscribe", symbols=len(chunk), missing=len(missing))
-            if missing:
-                failures.append(f"{error} ({len(missing)} books without a snapshot)")
         except KrakenTransportError as error:
             failures.append(str(error))
         else:
@@ -655,17 +659,39 @@ class ChannelFeed(_ConnectedFeed):
                     self.context.log.debug("feed.unexpected", message=type(message).__name__)
 
     async def _subscribe(self, client: KrakenWsClient, symbols: list[str]) -> None:
+        """Subscribe every batch at once (see :meth:`BookFeed._subscribe_books`).
+
+        ``trade`` is asked without its snapshot (the last 50 trades of every symbol): nothing
+        here uses past trades, and after a reconnect they would queue ahead of live data. A
+        timed-out acknowledgement is logged and audited; a transport failure crashes the feed.
+        """
         batch = self.settings.subscribe_batch
-        try:
+        params: dict[str, Any] = {"snapshot": False} if self.channel == "trade" else {}
+        failures: list[str] = []
+
+        async def one(chunk: list[str]) -> None:
+            try:
+                await client.subscribe(self.channel, chunk, **params)
+            except KrakenError as error:
+                self.context.log.warning(
+                    "feed.subscribe_rejected", channel=self.channel, error=str(error)
+                )
+            except KrakenConnectionClosed:
+                failures.append("")  # the watcher crashes this incarnation, naming the cause
+            except RequestTimedOut as error:
+                self.context.log.warning(
+                    "feed.subscribe_slow", channel=self.channel, error=str(error)
+                )
+                await self.audit(AUDIT_SLOW_ACK, "subscribe", symbols=len(chunk))
+            except KrakenTransportError as error:
+                failures.append(str(error))
+
+        async with trio.open_nursery() as nursery:
             for start in range(0, len(symbols), batch):
-                await client.subscribe(self.channel, symbols[start : start + batch])
-        except KrakenError as error:
-            self.context.log.warning(
-                "feed.subscribe_rejected", channel=self.channel, error=str(error)
-            )
-        except KrakenConnectionClosed:
-            return  # the watcher crashes this incarnation, naming the cause
-        except (KrakenTransportError, RequestTimedOut) as error:
-            raise FeedDisconnected(self.channel, f"subscription failed: {error}") from None
+                nursery.start_soon(one, symbols[start : start + batch])
+        if "" in failures:
+            return
+        if failures:
+            raise FeedDisconnected(self.channel, f"subscription failed: {failures[0]}")
         self._data_symbols = len(symbols)
         await self.publish_feed_state("subscribed", f"{len(symbols)} symbols")

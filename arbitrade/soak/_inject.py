@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
 import trio
 
-from actors import ChildCrashed, ChildRestarted, Ref
+from actors import ChildCrashed, ChildRestarted, Ref, SupervisorEvent
 from actors._ref import _Crash
+from arbitrade.messages import AuditEvent
 from arbitrade.soak._bot import BotHandle
 from arbitrade.soak._faults import FaultKind, FaultRecord, PlannedFault
 from arbitrade.soak._observe import Observer, poll_until
@@ -265,33 +266,41 @@ class Injector:
         record.visible = self.is_visible(record)
 
     def is_visible(self, record: FaultRecord) -> bool:
-        """Seen where this kind of fault must leave a trace, within its time window.
+        """Whether ``record`` left its own trace so far (see :func:`trace_seen`)."""
+        observer = self.observer
+        return trace_seen(record, observer.restart_log, observer.audit, self.visible_within)
 
-        The window runs from the injection to ``visible_within`` seconds after the bot
-        recovered (or after the fault ended, when it did not). Crashes: the restart log shows a
-        crash of the target. Exchange faults: an audit event of the kind that names this fault
-        (see :data:`AUDIT_TRACES`), or for a dropped connection a crash of a feed. A fault with
-        no audit source in the bot (:func:`audit_source`) is never counted as seen.
-        """
-        start = record.injected_at
-        end = (record.recovered_at or record.cleared_at) + self.visible_within
-        crashes = [
-            e
-            for e in self.observer.restart_log
-            if isinstance(e, ChildCrashed) and start <= e.at <= end
-        ]
-        if record.kind.inside_bot:
-            return any(e.path == record.target for e in crashes)
-        if record.kind is FaultKind.DROP_CONNECTIONS:
-            return any("connection dropped" in e.error_message for e in crashes)
-        trace = AUDIT_TRACES.get(record.kind)
-        if trace is None or audit_source(record) is not None:
-            return False
-        kinds, subject = trace, _trace_subject(record)
-        return any(
-            a.kind in kinds and start <= a.at <= end and (subject is None or a.subject == subject)
-            for a in self.observer.audit
-        )
+
+def trace_seen(
+    record: FaultRecord,
+    restart_log: Sequence[SupervisorEvent],
+    audit: Sequence[AuditEvent],
+    within: float,
+) -> bool:
+    """Seen where this kind of fault must leave a trace, within its time window.
+
+    The window runs from the injection to ``within`` seconds after the bot recovered (or
+    after the fault ended, when it did not). Crashes: the restart log shows a crash of the
+    target. A dropped connection: a feed crashed with ``connection dropped``. Other exchange
+    faults: an audit event of the kind that names the fault (:data:`AUDIT_TRACES`; for stalls
+    and status changes also its subject). A fault with no audit source in the bot
+    (:func:`audit_source`) is never counted as seen.
+    """
+    start = record.injected_at
+    end = (record.recovered_at or record.cleared_at) + within
+    crashes = [e for e in restart_log if isinstance(e, ChildCrashed) and start <= e.at <= end]
+    if record.kind.inside_bot:
+        return any(e.path == record.target for e in crashes)
+    if record.kind is FaultKind.DROP_CONNECTIONS:
+        return any("connection dropped" in e.error_message for e in crashes)
+    kinds = AUDIT_TRACES.get(record.kind)
+    if kinds is None or audit_source(record) is not None:
+        return False
+    subject = _trace_subject(record)
+    return any(
+        a.kind in kinds and start <= a.at <= end and (subject is None or a.subject == subject)
+        for a in audit
+    )
 
 
 AUDIT_TRACES: dict[FaultKind, frozenset[str]] = {
