@@ -15,13 +15,18 @@ from contextlib import asynccontextmanager
 from decimal import Decimal
 
 import attrs
+import httpx
 import pytest
 import trio
+from trio_websocket import open_websocket_url
 
 from arbitrade.execution import (
     NOT_RECEIVED_REASON,
     RECONCILED_KIND,
+    ExecutionReport,
     LiveVenue,
+    OrderRequest,
+    VenueConnection,
 )
 from arbitrade.messages import (
     TOPIC_OPPORTUNITIES,
@@ -34,12 +39,20 @@ from arbitrade.messages import (
     PortfolioSnapshot,
     Side,
 )
-from arbitrade.sim import DEFAULT_API_KEY, MarketSettings, SimConfig, Simulator, serve_simulator
+from arbitrade.sim import (
+    DEFAULT_API_KEY,
+    DEFAULT_API_SECRET,
+    MarketSettings,
+    SimConfig,
+    Simulator,
+    serve_simulator,
+)
 from arbitrade.sim._book import Side as BookSide
 from arbitrade.sim._orders import Order
-from tests.execution.test_live import LIVE
+from tests.execution.test_live import LIVE, SIMULATORS, simulated_live
 from tests.execution.tree import Trading, trading_tree
 from tests.risk.builders import make_opportunity
+from tests.sim._helpers import private, receive_until, send
 
 SYMBOL = "BTC/USD"
 QTY = Decimal("0.01")
@@ -204,3 +217,98 @@ class TestReconcileOnSimulator:
         assert (updates[-1].state, updates[-1].reason) == (OrderState.EXPIRED, NOT_RECEIVED_REASON)
         assert detail["resolution"] == "not_received"
         assert detail["exchange_status"] == "unknown"
+
+
+@pytest.mark.slow
+class TestLiveVenueReconnect:
+    async def test_reconnect_when_fill_missed_reports_down_snapshot_then_up(self) -> None:
+        """The venue's events on a reconnect: down, the snapshot's fill, and only then up
+        (so the executor's queries always follow the snapshot)."""
+        async with simulated_live() as fixture:
+            venue = fixture.venue
+            assert isinstance(venue, LiveVenue)
+            sim = SIMULATORS[-1]
+            first = await venue.events.receive()
+            assert isinstance(first, VenueConnection)
+            sim.set_faults(stalled_channels=["executions"])
+            order = OrderRequest(
+                "snapshot-order-1",
+                SYMBOL,
+                Side.BUY,
+                fixture.qty,
+                fixture.crossing_buy_price,
+                trio.current_time() + 5,
+            )
+            await venue.submit(order)
+            await until(lambda: received(sim, order.cl_ord_id), "the order reached the simulator")
+            drops = venue._ws.statistics().disconnects
+            sim.drop_connections()
+            await until(lambda: venue._ws.statistics().disconnects > drops, "the drop was seen")
+            sim.set_faults(stalled_channels=[])
+            events: list[object] = []
+            with trio.fail_after(TIMEOUT):
+                while not events or not _is_up(events[-1]):
+                    events.append(await venue.events.receive())
+            (placed,) = received(sim, order.cl_ord_id)
+        kinds = [
+            ("down" if not e.connected else "up")
+            if isinstance(e, VenueConnection)
+            else e.exec_type.value  # type: ignore[attr-defined]
+            for e in events
+        ]
+        assert kinds == ["down", "trade", "up"]
+        trade = events[1]
+        assert isinstance(trade, ExecutionReport)
+        assert trade.exec_id == placed.fills[0].exec_id
+        assert trade.cum_qty == fixture.qty
+
+
+def _is_up(event: object) -> bool:
+    return isinstance(event, VenueConnection) and event.connected
+
+
+@pytest.mark.slow
+class TestExecutionsSnapshot:
+    async def test_subscribe_when_snap_trades_sends_fills_then_open_orders(self) -> None:
+        """As Kraken: ``snap_trades`` adds the latest fills (with ids and totals) to the
+        snapshot; without it the snapshot holds open orders only."""
+        config = SimConfig(symbols=("BTC/USD",), ticking=False)
+        async with trio.open_nursery() as nursery:
+            running = await nursery.start(serve_simulator, config)
+            async with httpx.AsyncClient(base_url=running.rest_url) as client:
+                answer = await private(
+                    client, "GetWebSocketsToken", DEFAULT_API_KEY, DEFAULT_API_SECRET
+                )
+            token = answer["result"]["token"]
+            add = {
+                "order_type": "market",
+                "side": "buy",
+                "order_qty": 0.01,
+                "symbol": "BTC/USD",
+                "cl_ord_id": "snap-1",
+                "token": token,
+            }
+            snapshots = []
+            for snap_trades in (True, False):
+                async with open_websocket_url(running.ws_private_url) as ws:
+                    if snap_trades:
+                        await send(ws, {"method": "add_order", "req_id": 1, "params": add})
+                        await receive_until(ws, lambda m: m.get("method") == "add_order")
+                    params = {"channel": "executions", "token": token, "snap_trades": snap_trades}
+                    await send(ws, {"method": "subscribe", "params": params})
+                    snapshots.append(
+                        await receive_until(
+                            ws, lambda m: m.get("channel") == "executions" and "sequence" in m
+                        )
+                    )
+            nursery.cancel_scope.cancel()
+        with_trades, without = snapshots
+        assert with_trades["type"] == "snapshot"
+        (fill,) = with_trades["data"]
+        assert (fill["exec_type"], fill["cl_ord_id"], fill["order_status"]) == (
+            "trade",
+            "snap-1",
+            "filled",
+        )
+        assert {"exec_id", "order_id", "last_qty", "cum_qty", "fees"} <= set(fill)
+        assert without["data"] == []
