@@ -297,10 +297,11 @@ class ExecutorCore:
     def recover(self, now: float) -> Effects:
         """After a restart on a used memory: reconcile every order in flight, finish cycles.
 
-        Every order not yet terminal is queried (and audited like a reconnect, with trigger
-        :data:`RESTART_TRIGGER`); a cycle whose orders all ended while nobody watched moves
-        on (finish or unwind). One ``execution.recovered`` audit event lists what was resumed;
-        a memory without unfinished cycles produces nothing.
+        Every order not yet terminal is published again as it stands (so the gate and the
+        portfolio, restarted with the executor, see it live) and queried (and audited like a
+        reconnect, with trigger :data:`RESTART_TRIGGER`); a cycle whose orders all ended
+        while nobody watched moves on (finish or unwind). One ``execution.recovered`` audit
+        event lists what was resumed; a memory without unfinished cycles produces nothing.
         """
         effects = Effects()
         unfinished = [cycle for cycle in self.cycles.values() if not cycle.finished]
@@ -316,6 +317,7 @@ class ExecutorCore:
         effects.events.append(self._audit(RECOVERED_KIND, ACTOR_NAME, detail, now))
         for order in in_flight:
             self._note_belief(order, RESTART_TRIGGER)
+            effects.events.append(order.update(now))
             effects.commands.append(Query(order.cl_ord_id))
             self._queried.add(order.cl_ord_id)
         for cycle in unfinished:

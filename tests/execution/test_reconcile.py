@@ -164,7 +164,8 @@ class TestReconnectActors:
 
 class TestExecutorRestart:
     def test_recover_when_memory_has_open_orders_queries_them_and_audits(self) -> None:
-        """A core on a used memory resumes the cycle: queries every order in flight."""
+        """A core on a used memory resumes the cycle: republishes and queries every order
+        in flight."""
         memory = ExecutorMemory()
         first = ExecutorCore(core().settings, to_wall=lambda t: t, memory=memory)
         legs = submitted(first.start_cycle(make_opportunity(), now=100.0))
@@ -173,6 +174,9 @@ class TestExecutorRestart:
         second = ExecutorCore(first.settings, to_wall=lambda t: t, memory=memory)
         effects = second.recover(now=100.5)
         assert [c.cl_ord_id for c in effects.commands if isinstance(c, Query)] == [
+            leg.order.cl_ord_id for leg in legs
+        ]
+        assert [u.cl_ord_id for u in of_type(effects, OrderUpdate)] == [
             leg.order.cl_ord_id for leg in legs
         ]
         (recovered,) = [e for e in of_type(effects, AuditEvent) if e.kind == RECOVERED_KIND]
