@@ -79,10 +79,12 @@ class PortfolioBook:
 
     A fill is counted once per ``exec_id``; a cycle once per ``cycle_id``. A position
     cycle's PnL is the ledger's (fills' realised PnL less their fees), not the executor's,
-    except when one of its fills is on a pair not quoted in home: the ledger cannot value
-    it, so that cycle books the executor's PnL as before (``portfolio.position_unvalued``
-    is logged) and its fills stay out of the ledger. A fill of a position cycle that arrives
-    after its cycle was booked is booked at once, on the day of the last booked cycle.
+    except when one of its fills is on a pair not quoted in home (a stat-arb pair joined
+    through an FX pair): the ledger cannot value that fill, so the cycle books the executor's
+    PnL as before and ``portfolio.position_unvalued`` is logged. Such pairs are not yet
+    accounted honestly: fills of the cycle the ledger could value stay in it. A fill of a
+    position cycle that arrives after its cycle was booked is booked at once, on the day of
+    the last booked cycle.
     """
 
     def __init__(
