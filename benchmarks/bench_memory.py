@@ -14,15 +14,21 @@ has loaded. Target (../shared/targets.md): at most 300 MB and flat over an hour.
 The figure includes the embedded simulator (its ~1,000 books and market model live in the same
 process, as they do under ``arbitrade run`` in sim mode). ``--tracemalloc`` starts tracing at
 the end of the warm-up and prints, at the end, the Python allocation sites still holding what
-they allocated after it: what grows. For native allocations, run the script under memray
-(``.venv/bin/python -m memray run -o mem.bin benchmarks/bench_memory.py --minutes 5``, then
-``.venv/bin/python -m memray summary mem.bin``). This harness watches the bot through two
-light bus subscriptions only (book states, lossy book tops), so its own memory stays flat.
+they allocated after it: what grows. ``--objects`` counts live objects by type (those the
+garbage collector tracks) at the end of the warm-up and at the end and prints the growth.
+For native allocations, run the script under memray::
+
+    .venv/bin/python -m memray run -o mem.bin benchmarks/bench_memory.py --minutes 5
+    .venv/bin/python -m memray summary mem.bin
+The harness watches the bot through two light bus subscriptions only (book states, lossy
+book tops), so its own memory stays flat.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import gc
 import os
 import sys
 import tempfile
@@ -96,12 +102,23 @@ class BookWatch:
                     self.books[change.symbol] = change.health
 
 
+def count_objects() -> collections.Counter[str]:
+    """Live objects the garbage collector tracks (containers and class instances), by type."""
+    gc.collect()
+    return collections.Counter(
+        f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.get_objects()
+    )
+
+
 def _mb(value: float) -> str:
     return f"{value / 1e6:.0f}"
 
 
 async def measure(
-    args: argparse.Namespace, phases: list[tuple[str, float]], sampler: RssSampler
+    args: argparse.Namespace,
+    phases: list[tuple[str, float]],
+    sampler: RssSampler,
+    counts: list[collections.Counter[str]],
 ) -> None:
     pid = os.getpid()
     workdir = Path(tempfile.mkdtemp(prefix="arbitrade-mem-"))
@@ -128,13 +145,18 @@ async def measure(
         total = args.minutes * 60.0
         while elapsed < total:
             step = min(every, total - elapsed)
-            if args.tracemalloc and elapsed < args.warmup * 60.0 <= elapsed + step:
+            if elapsed < args.warmup * 60.0 <= elapsed + step:
                 await trio.sleep(args.warmup * 60.0 - elapsed)
-                tracemalloc.start(args.frames)
+                if args.objects:
+                    counts.append(count_objects())
+                if args.tracemalloc:
+                    tracemalloc.start(args.frames)
                 await trio.sleep(elapsed + step - args.warmup * 60.0)
             else:
                 await trio.sleep(step)
             elapsed += step
+            if args.objects and elapsed >= total:
+                counts.append(count_objects())
             phases.append(
                 (
                     f"after {elapsed / 60:g} min ({watch.live}/{pairs} books live, "
@@ -159,6 +181,9 @@ def main() -> None:
         "--tracemalloc", action="store_true", help="after the warm-up, trace what grows"
     )
     parser.add_argument("--frames", type=int, default=1, help="traceback depth for tracemalloc")
+    parser.add_argument(
+        "--objects", action="store_true", help="live objects by type: which counts grew"
+    )
     args = parser.parse_args()
     if args.warmup is None:
         args.warmup = args.minutes / 2
@@ -167,7 +192,8 @@ def main() -> None:
     configure_logging(level="WARNING")
     phases = [("interpreter and imports", float(rss_bytes(os.getpid()) or 0))]
     sampler = RssSampler(os.getpid())
-    trio.run(measure, args, phases, sampler)
+    counts: list[collections.Counter[str]] = []
+    trio.run(measure, args, phases, sampler, counts)
     samples = sampler.samples
     table = Table(title=f"Memory, sim mode, {args.minutes:g} min, dashboard open")
     table.add_column("what")
@@ -190,6 +216,14 @@ def main() -> None:
     table.add_row("heavy modules loaded", ", ".join(loaded) or "none")
     console = Console()
     console.print(table)
+    if len(counts) == 2:
+        grown = counts[1].copy()
+        grown.subtract(counts[0])
+        console.print(
+            f"Live objects by type, growth from the {args.warmup:g} min warm-up to the end:"
+        )
+        for name, change in grown.most_common(15):
+            console.print(f"{change:+9d}  {name} (now {counts[1][name]})")
     if args.tracemalloc and tracemalloc.is_tracing():
         snapshot = tracemalloc.take_snapshot()
         console.print(f"Still allocated from after the {args.warmup:g} min warm-up:")
