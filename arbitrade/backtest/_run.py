@@ -18,7 +18,9 @@ What is replayed: the frames the book feed reads (``instrument``, ``book``, ``st
 ``heartbeat`` and anything unreadable); ``ticker``/``trade``/``ohlc`` frames are left out (no
 actor that decides reads them) and so is an instrument frame identical to the one before it
 (a live run records the instrument snapshot once per connection, and only the book feed's
-counts).
+counts). The report's ``replay.feed`` is the book feed's own statistics: its ``frames`` count
+also holds the replay's answers to the feed's requests (``replay.requests_answered`` requests:
+subscription acknowledgements, pongs).
 """
 
 from __future__ import annotations
@@ -295,6 +297,7 @@ async def _replay(
             "frames": transport.position,
             "frames_in_range": total,
             "frames_recorded_in_range": plan.recorded,
+            "requests_answered": transport.sent,
             "stopped_early": transport.position < total,
             "book_depth": plan.depth,
             "symbols": list(plan.symbols),
