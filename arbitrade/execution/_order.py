@@ -10,6 +10,8 @@ and one terminal state: FILLED, CANCELLED, REJECTED or EXPIRED. Rules:
   back after a reconnect and the trade report it overlaps with are all idempotent.
 * A fill that arrives after CANCELLED or EXPIRED (a late fill) is real money: it is counted
   and published. The state stays terminal, but becomes FILLED if the whole quantity traded.
+* A trade report without ``cum_qty`` adds its ``last_qty``, but never beyond the order's
+  quantity (it may repeat a trade already counted from a status read).
 * When a report shows more ``cum_qty`` than its own trade explains (reports were missed),
   the gap becomes an inferred fill priced from ``cum_cost``/``cum_fee`` with a
   deterministic ``exec_id`` ending in ``#cum<qty>``.
@@ -151,7 +153,9 @@ class TrackedOrder:
             self.exec_ids.add(report.exec_id)
         cum = report.cum_qty
         if new_trade and cum <= 0:  # a venue that does not report cumulative quantities
-            cum = self.filled_qty + report.last_qty
+            # never past the order's size: a trade already counted through a status read
+            # (an inferred fill) cannot be told apart here, and must not be counted twice
+            cum = min(self.filled_qty + report.last_qty, self.request.qty)
         if cum <= self.filled_qty:
             return []
         delta = cum - self.filled_qty

@@ -273,3 +273,18 @@ class TestFillsNeverDoubled:
         assert order.filled_qty == request.qty
         assert sum(fill.qty for fill in order.fills) == request.qty
         assert len({fill.exec_id for fill in order.fills}) == len(order.fills)
+
+    def test_trade_without_cum_when_already_counted_by_status_never_overfills(self) -> None:
+        """A replayed trade without totals cannot push an order past its quantity."""
+        request = OrderRequest("c-2", "BTC/USD", MessageSide.BUY, D(2), D(10), 1e9)
+        order = TrackedOrder(request, "cycle", "leg", 0.0)
+        whole = ExecutionReport(
+            "c-2", E.STATUS, S.FILLED, "BTC/USD", MessageSide.BUY, D(2), D(2), at=1.0,
+            cum_cost=D(20),
+        )  # fmt: skip
+        order.apply(whole)
+        replay = attrs.evolve(
+            whole, exec_type=E.TRADE, cum_qty=D(0), exec_id="T-1", last_qty=D(2), last_price=D(10)
+        )
+        assert order.apply(replay) == []
+        assert order.filled_qty == D(2)
