@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import attrs
@@ -86,8 +86,9 @@ class Injector:
     """A fault not recovered within this many seconds after it ended counts as not recovered."""
     exercise_timeout: float = 40.0
     """How long a counted knob may wait for traffic to deliver it."""
-    visible_within: float = 5.0
-    """Seconds after recovery an audit or restart-log entry still counts for the fault."""
+    visible_within: float = 30.0
+    """Seconds after recovery an audit or restart-log entry still counts for the fault (a
+    feed behind a backlog notices late; :func:`assign_traces` lets no entry count twice)."""
     loop_lag_max: float = 0.0
     """Largest Trio loop lateness seen while a slow dashboard client was connected."""
 
@@ -277,30 +278,65 @@ def trace_seen(
     audit: Sequence[AuditEvent],
     within: float,
 ) -> bool:
-    """Seen where this kind of fault must leave a trace, within its time window.
+    """Whether ``record`` left a trace of its own (see :func:`traces_of`)."""
+    return any(True for _ in traces_of(record, restart_log, audit, within))
+
+
+def traces_of(
+    record: FaultRecord,
+    restart_log: Sequence[SupervisorEvent],
+    audit: Sequence[AuditEvent],
+    within: float,
+) -> Iterator[SupervisorEvent | AuditEvent]:
+    """The entries that show this fault, within its time window, oldest first.
 
     The window runs from the injection to ``within`` seconds after the bot recovered (or
     after the fault ended, when it did not). Crashes: the restart log shows a crash of the
     target. A dropped connection: a feed crashed with ``connection dropped``. Other exchange
     faults: an audit event of the kind that names the fault (:data:`AUDIT_TRACES`; for stalls
     and status changes also its subject). A fault with no audit source in the bot
-    (:func:`audit_source`) is never counted as seen.
+    (:func:`audit_source`) has none.
     """
     start = record.injected_at
     end = (record.recovered_at or record.cleared_at) + within
-    crashes = [e for e in restart_log if isinstance(e, ChildCrashed) and start <= e.at <= end]
-    if record.kind.inside_bot:
-        return any(e.path == record.target for e in crashes)
-    if record.kind is FaultKind.DROP_CONNECTIONS:
-        return any("connection dropped" in e.error_message for e in crashes)
+    if record.kind.inside_bot or record.kind is FaultKind.DROP_CONNECTIONS:
+        for event in restart_log:
+            if not isinstance(event, ChildCrashed) or not start <= event.at <= end:
+                continue
+            if record.kind.inside_bot:
+                ours = event.path == record.target
+            else:
+                ours = "connection dropped" in event.error_message
+            if ours:
+                yield event
+        return
     kinds = AUDIT_TRACES.get(record.kind)
     if kinds is None or audit_source(record) is not None:
-        return False
+        return
     subject = _trace_subject(record)
-    return any(
-        a.kind in kinds and start <= a.at <= end and (subject is None or a.subject == subject)
-        for a in audit
-    )
+    for entry in audit:
+        in_window = entry.kind in kinds and start <= entry.at <= end
+        if in_window and (subject is None or entry.subject == subject):
+            yield entry
+
+
+def assign_traces(
+    records: Sequence[FaultRecord],
+    restart_log: Sequence[SupervisorEvent],
+    audit: Sequence[AuditEvent],
+    within: float,
+) -> None:
+    """Set ``visible`` on every record, each claiming one trace no earlier fault claimed:
+    one entry never stands for two faults, however wide the windows."""
+    claimed: set[int] = set()
+    for record in sorted(records, key=lambda r: r.injected_at):
+        found = next(
+            (e for e in traces_of(record, restart_log, audit, within) if id(e) not in claimed),
+            None,
+        )
+        record.visible = found is not None
+        if found is not None:
+            claimed.add(id(found))
 
 
 AUDIT_TRACES: dict[FaultKind, frozenset[str]] = {

@@ -44,7 +44,7 @@ from arbitrade.soak._checks import (
 )
 from arbitrade.soak._database import money, table_counts
 from arbitrade.soak._faults import FaultKind, FaultRecord, fault_plan
-from arbitrade.soak._inject import Injector
+from arbitrade.soak._inject import Injector, assign_traces
 from arbitrade.soak._observe import Observer, RowCounter, poll_until
 from arbitrade.soak._rss import RssSampler
 
@@ -164,8 +164,8 @@ async def run_soak(options: SoakOptions, components: Components | None = None) -
             faults_end = trio.current_time()
             handle.simulator.set_faults(CLEAR_FAULTS)
             await trio.sleep(options.quiet_seconds)
-            for record in records:  # late audit entries (throttled, queued) count too
-                record.visible = injector.is_visible(record)
+            # Late entries (throttled, or noticed behind a backlog) count too, once each.
+            assign_traces(records, observer.restart_log, observer.audit, injector.visible_within)
             await handle.system.registry.lookup("root/trading/portfolio").send(PortfolioTick())
             await trio.sleep(1.0)
             balances_after = dict(account.balances)

@@ -11,7 +11,7 @@ from actors import ChildCrashed
 from arbitrade.messages import AuditEvent
 from arbitrade.soak import FaultKind, FaultRecord, Verdict
 from arbitrade.soak._checks import check_visibility
-from arbitrade.soak._inject import audit_source, trace_seen
+from arbitrade.soak._inject import assign_traces, audit_source, trace_seen
 
 
 def audit(kind: str, subject: str, at: float) -> AuditEvent:
@@ -91,3 +91,20 @@ class TestCheckVisibility:
         assert (main.verdict, main.value) == (Verdict.PASS, "1 of 1")
         assert apart.verdict is Verdict.NOT_MEASURABLE
         assert "nonce_errors" in apart.detail
+
+
+class TestAssignTraces:
+    def test_assign_when_two_faults_share_one_entry_only_the_first_is_seen(self) -> None:
+        """One audit entry never stands for two faults, however wide the windows."""
+        first = record(FaultKind.GARBAGE_FRAMES, at=100.0)
+        second = record(FaultKind.TRUNCATED_FRAMES, at=104.0)
+        assign_traces([first, second], [], [audit("feed.bad_frame", "book", 105.0)], 30.0)
+        assert (first.visible, second.visible) == (True, False)
+
+    def test_assign_when_each_fault_has_its_entry_sees_both(self) -> None:
+        """Two entries of the kind serve two faults."""
+        first = record(FaultKind.GARBAGE_FRAMES, at=100.0)
+        second = record(FaultKind.TRUNCATED_FRAMES, at=104.0)
+        entries = [audit("feed.bad_frame", "book", 101.0), audit("feed.bad_frame", "book", 105.0)]
+        assign_traces([first, second], [], entries, 30.0)
+        assert (first.visible, second.visible) == (True, True)
