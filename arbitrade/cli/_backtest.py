@@ -114,10 +114,13 @@ def _run(args: argparse.Namespace) -> int:
     database = None if args.no_store else _database(args)
     if database is None and not args.no_store:
         return 1
-    if args.quiet or args.json:
-        report = run_backtest(inputs)
-    else:
-        report = _with_progress(inputs, run_backtest)
+    try:
+        if args.quiet or args.json:
+            report = run_backtest(inputs)
+        else:
+            report = _with_progress(inputs, run_backtest)
+    except ConfigError as error:  # found only when the run builds its models (fees, latency)
+        return _fail(f"configuration error: {error}")
     if database is not None:
         try:
             store_report(database, report)

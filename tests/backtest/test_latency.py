@@ -244,3 +244,25 @@ class TestOnTheVenue:
             await venue.submit(order("a", "1", "60000.0"))
             await reports_until_terminal(venue, "a")
             assert trio.current_time() - start == pytest.approx(0.04)
+
+
+def test_backtest_command_when_the_run_refuses_a_setting_exits_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A setting refused only when the run builds its models (a latency source, a fee
+    profile) is one line and exit code 1, as a refusal before the run is."""
+    from arbitrade.backtest import _run
+    from arbitrade.cli import main
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise ConfigError("backtest.latency_source", "holds no order round trips")
+
+    monkeypatch.setattr(_run, "run_backtest", refuse)
+    sim = Path(__file__).resolve().parents[1] / "fixtures" / "recordings" / "sim-6pairs-3min"
+    code = main(
+        ["backtest", "--events", str(sim), "--balances", "USD=10000,BTC=0.2,ETH=3,SOL=50",
+         "--no-store", "--quiet"]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err == "configuration error: backtest.latency_source: holds no order round trips\n"
