@@ -9,9 +9,10 @@ on :attr:`KrakenRestClient.last_warnings`; httpx exceptions become
 
 Retries: a call is repeated only when repeating cannot do harm. Nothing is retried after a
 response or timeout for :meth:`add_order`: a client order id and :meth:`query_orders` /
-:meth:`open_orders` decide what happened. Read-only calls retry transport failures and
-transient service errors with backoff; any call retries ``EAPI:Invalid nonce`` (Kraken did
-nothing) and a connection that never opened (nothing was sent).
+:meth:`open_orders` / :meth:`closed_orders` decide what happened. Read-only calls retry
+transport failures and transient service errors with backoff; any call retries
+``EAPI:Invalid nonce`` (Kraken did nothing) and a connection that never opened (nothing was
+sent).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from arbitrade.kraken._ratelimit import ApiCounterLimiter, rest_call_cost
 from arbitrade.kraken._signing import NonceSource, api_sign
 from arbitrade.kraken._symbols import AssetPair
 
-__all__ = ["AddOrderResult", "KrakenRestClient", "RetryPolicy"]
+__all__ = ["AddOrderResult", "ClosedOrders", "KrakenRestClient", "RetryPolicy"]
 
 log = structlog.get_logger("arbitrade.kraken.rest")
 
@@ -71,6 +72,16 @@ class AddOrderResult:
     txids: tuple[str, ...]
     description: str
     warnings: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class ClosedOrders:
+    """What ``ClosedOrders`` answered: one page of closed orders, newest first."""
+
+    orders: Mapping[str, Mapping[str, Any]]
+    """Kraken's order info (``status``, ``vol``, ``vol_exec``, ``cl_ord_id``...) by order id."""
+    count: int
+    """How many closed orders match in all (more than ``orders`` holds when paginated)."""
 
 
 class KrakenRestClient:
@@ -190,6 +201,57 @@ class KrakenRestClient:
         """``OpenOrders`` (optionally only the one with ``cl_ord_id``)."""
         data = {"cl_ord_id": cl_ord_id} if cl_ord_id else {}
         return await self._private("OpenOrders", data)
+
+    async def closed_orders(
+        self,
+        *,
+        cl_ord_id: str | None = None,
+        userref: int | None = None,
+        trades: bool = False,
+        start: int | str | None = None,
+        end: int | str | None = None,
+        offset: int | None = None,
+    ) -> ClosedOrders:
+        """``ClosedOrders`` (filled, cancelled or expired orders; 50 per page, newest first).
+
+        ``cl_ord_id`` and ``userref`` restrict the answer to orders carrying them; ``start``
+        (exclusive) and ``end`` (inclusive) are Unix times or order ids; ``offset`` pages on.
+        Read-only, so transport failures and transient service errors are retried.
+
+        Raises:
+            KrakenError: Kraken refused the call (``EGeneral:Invalid arguments`` ...).
+            KrakenProtocolError: ``closed`` is not an object of objects or ``count`` not a
+                whole number.
+            KrakenTimeout / KrakenTransportError: still failing after the retries.
+        """
+        data: dict[str, str] = {}
+        if trades:
+            data["trades"] = "true"
+        if userref is not None:
+            data["userref"] = str(userref)
+        if cl_ord_id:
+            data["cl_ord_id"] = cl_ord_id
+        if start is not None:
+            data["start"] = str(start)
+        if end is not None:
+            data["end"] = str(end)
+        if offset is not None:
+            data["ofs"] = str(offset)
+        result = await self._private("ClosedOrders", data)
+        closed = result.get("closed", {})
+        count = result.get("count", len(closed) if isinstance(closed, dict) else 0)
+        if (
+            not isinstance(closed, dict)
+            or not all(isinstance(info, dict) for info in closed.values())
+            or isinstance(count, bool)
+            or not isinstance(count, int | Decimal)
+            or count != int(count)
+        ):
+            raise KrakenProtocolError(
+                "/0/private/ClosedOrders",
+                f"closed must be an object of orders, count a whole number: {str(result)[:80]}",
+            )
+        return ClosedOrders({str(k): v for k, v in closed.items()}, int(count))
 
     async def query_orders(self, txids: list[str]) -> dict[str, Any]:
         """``QueryOrders`` by Kraken order ids (up to 50)."""
