@@ -103,6 +103,8 @@ behind should make the exchange side wait (the simulator then merges book change
 than read seconds-old frames, statuses and acknowledgements out of a deep queue."""
 _PROBE_INTERVAL: Final = 1.0
 """Seconds between the pings that measure how long Kraken holds a request."""
+_PROBE_MAX_OUTSTANDING: Final = 30
+"""Pings in flight at most (a connection that answers none is the watchdog's business)."""
 _SLOW_ACK: Final = 0.1
 """Seconds Kraken may hold a request (``time_out - time_in``) before it is audited as slow."""
 _STALL_AFTER: Final = 1.0
@@ -320,17 +322,26 @@ class _ConnectedFeed(Actor[Any]):
             )
 
     async def _probe_acks(self, client: KrakenWsClient) -> None:
-        while True:
-            await trio.sleep(_PROBE_INTERVAL)
-            if not client.is_connected:
-                continue
-            # However late the pong reaches us (behind a backlog), Kraken's stamps tell how
-            # long Kraken held the ping; the request timeout bounds the wait.
-            try:
-                pong = await client.ping()
-            except (KrakenError, KrakenTransportError, RequestTimedOut):
-                continue  # the watchdog judges the connection; the probe only times Kraken
-            await self.check_ack_time("ping", pong.time_in, pong.time_out)
+        # A ping every interval, not one at a time: behind a backlog a pong may take longer
+        # than a fault lasts, and a serial probe would send nothing while the fault is on.
+        outstanding = [0]
+        async with trio.open_nursery() as nursery:
+            while True:
+                await trio.sleep(_PROBE_INTERVAL)
+                if client.is_connected and outstanding[0] < _PROBE_MAX_OUTSTANDING:
+                    nursery.start_soon(self._probe_once, client, outstanding)
+
+    async def _probe_once(self, client: KrakenWsClient, outstanding: list[int]) -> None:
+        outstanding[0] += 1
+        try:
+            # However late the pong reaches us, Kraken's stamps tell how long Kraken held
+            # the ping; the request timeout bounds the wait.
+            pong = await client.ping()
+        except (KrakenError, KrakenTransportError, RequestTimedOut):
+            return  # the watchdog judges the connection; the probe only times Kraken
+        finally:
+            outstanding[0] -= 1
+        await self.check_ack_time("ping", pong.time_in, pong.time_out)
 
     async def check_ack_time(self, method: str, time_in: str | None, time_out: str | None) -> None:
         """Audit an answer Kraken held longer than ``_SLOW_ACK`` seconds."""
