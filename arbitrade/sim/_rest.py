@@ -363,13 +363,58 @@ def _cancel_order(sim: Simulator, key: str, params: Params) -> Any:
     return {"count": len(orders)}
 
 
+def _filtered(sim: Simulator, key: str, params: Params, *, closed: bool) -> list[Order]:
+    """Orders of ``key`` (open or closed ones) that carry the ``cl_ord_id`` and ``userref``
+    asked for (each filter applies only when given, as Kraken's do)."""
+    cl_ord_id = params.get("cl_ord_id") or None
+    userref_text = params.get("userref") or None
+    if userref_text is not None and not _USERREF.fullmatch(userref_text):
+        raise RestError("EGeneral:Invalid arguments")
+    userref = int(userref_text) if userref_text is not None else None
+    return [
+        order
+        for order in sim.engine.orders.values()
+        if order.key == key
+        and order.is_open != closed
+        and (cl_ord_id is None or order.cl_ord_id == cl_ord_id)
+        and (userref is None or order.userref == userref)
+    ]
+
+
 def _open_orders(sim: Simulator, key: str, params: Params) -> Any:
     trades = _flag(params.get("trades"))
     return {
         "open": {
             order.order_id: rest_order_info(order, sim.universe.pair(order.symbol), trades=trades)
-            for order in sim.engine.open_orders(key)
+            for order in _filtered(sim, key, params, closed=False)
         }
+    }
+
+
+_CLOSED_PAGE = 50
+
+
+def _closed_orders(sim: Simulator, key: str, params: Params) -> Any:
+    """Closed orders, newest first, 50 a page from ``ofs`` (``start``/``end`` not modelled)."""
+    trades = _flag(params.get("trades"))
+    try:
+        offset = int(params.get("ofs") or "0")
+    except ValueError:
+        raise RestError("EGeneral:Invalid arguments") from None
+    if offset < 0:
+        raise RestError("EGeneral:Invalid arguments")
+    closed = sorted(
+        _filtered(sim, key, params, closed=True),
+        key=lambda order: order.close_time or order.open_time,
+        reverse=True,
+    )
+    page = closed[offset : offset + _CLOSED_PAGE]
+    return {
+        "closed": {
+            order.order_id: rest_order_info(order, sim.universe.pair(order.symbol), trades=trades)
+            for order in page
+        },
+        "count": len(closed),
     }
 
 
@@ -396,6 +441,7 @@ _TRADING = frozenset({"AddOrder", "CancelOrder"})
 _PRIVATE: dict[str, tuple[str, Callable[[Simulator, str, Params], Any]]] = {
     "Balance": ("query", _balance),
     "OpenOrders": ("query", _open_orders),
+    "ClosedOrders": ("query", _closed_orders),
     "QueryOrders": ("query", _query_orders),
     "AddOrder": ("trade", _add_order),
     "CancelOrder": ("trade", _cancel_order),
