@@ -22,9 +22,10 @@ executor's queries follow the snapshot. A connection whose snapshot does not com
 The venue keeps the interface's rules itself, since Kraken checks ``cl_ord_id`` uniqueness only
 among open orders: an id sent once in this process is never sent again (REJECTED with
 ``DUPLICATE_REASON``), and an order past its deadline is refused before it is sent.
-``query`` asks REST: ``QueryOrders`` by Kraken id when known, else ``OpenOrders`` filtered by
-``cl_ord_id``; an order found in neither was never received (or closed before its id was
-learnt: the executions snapshot then reports its fills).
+``query`` asks REST: ``QueryOrders`` by Kraken id when known, else ``OpenOrders`` and then
+``ClosedOrders``, both filtered by ``cl_ord_id`` (an order whose acknowledgement was lost with
+the connection and that closed since is found there, cancelled or filled); an order found in
+none was never received.
 """
 
 from __future__ import annotations
@@ -114,6 +115,17 @@ def check_live_settings(settings: Settings) -> None:
         raise VenueRefusedToStart(
             "live", f"the API key has withdrawal scope ({', '.join(withdrawal)}): refused"
         )
+
+
+def _matching(
+    orders: Mapping[str, Mapping[str, Any]], cl_ord_id: str
+) -> tuple[str, Mapping[str, Any]] | None:
+    """The (Kraken id, info) of the order carrying ``cl_ord_id``; the filter is checked here
+    too, so an answer that ignored it cannot name another order."""
+    for order_id, info in orders.items():
+        if isinstance(info, Mapping) and info.get("cl_ord_id") == cl_ord_id:
+            return order_id, info
+    return None
 
 
 def _rfc3339(wall: float) -> str:
@@ -327,22 +339,18 @@ class LiveVenue:
             log.warning("live.cancel_failed", cl_ord_id=cl_ord_id, error=str(error))
 
     async def query(self, cl_ord_id: str) -> ExecutionReport | None:
-        """The order's state from REST, or None when Kraken does not know it (see module)."""
+        """The order's state from REST, or None when Kraken does not know it (see module).
+
+        Raises:
+            VenueUnavailable: REST could not be reached (the executor asks again later).
+        """
         known = self._known.get(cl_ord_id)
         try:
             if known is not None and known.order_id:
                 result = await self._rest.query_orders([known.order_id])
                 info = result.get(known.order_id)
             else:
-                open_orders = (await self._rest.open_orders(cl_ord_id=cl_ord_id)).get("open", {})
-                found = [
-                    (order_id, row)
-                    for order_id, row in open_orders.items()
-                    if row.get("cl_ord_id") == cl_ord_id
-                ]
-                info = found[0][1] if found else None
-                if found:
-                    self._learn_order_id(cl_ord_id, found[0][0])
+                info = await self._find_by_client_id(cl_ord_id)
         except KrakenError as error:
             log.warning("live.query_refused", cl_ord_id=cl_ord_id, error=error.code)
             return None
@@ -351,6 +359,21 @@ class LiveVenue:
         if info is None:
             return None
         return self._status_from_rest(cl_ord_id, info)
+
+    async def _find_by_client_id(self, cl_ord_id: str) -> Mapping[str, Any] | None:
+        """An order whose Kraken id was never learnt: ``OpenOrders``, then ``ClosedOrders``,
+        both filtered by ``cl_ord_id`` (the ack may have been lost and the order closed)."""
+        open_orders = (await self._rest.open_orders(cl_ord_id=cl_ord_id)).get("open", {})
+        found = _matching(open_orders, cl_ord_id)
+        if found is None:
+            closed = await self._rest.closed_orders(cl_ord_id=cl_ord_id)
+            found = _matching(closed.orders, cl_ord_id)
+            if found is not None:
+                log.info("live.found_closed", cl_ord_id=cl_ord_id, order_id=found[0])
+        if found is None:
+            return None
+        self._learn_order_id(cl_ord_id, found[0])
+        return found[1]
 
     def _status_from_rest(self, cl_ord_id: str, info: Mapping[str, Any]) -> ExecutionReport:
         known = self._known.get(cl_ord_id)

@@ -28,9 +28,9 @@ Decision (in ADR form until docs/adr has it):
     executor's state is kept outside the actor so a crash of the actor is a reconnect too.
     Consequences: a leg lost in transit turns a cycle into a broken one that unwinds, rather
     than a late copy of the leg; an order whose ack and stream were both lost and that closed
-    unfilled is reported ``not_received`` (no fill either way; REST ``ClosedOrders`` by
-    ``cl_ord_id`` would name it ``cancelled``); a fill of such an order is still found through
-    the snapshot's last 50 fills. A crash of the whole process still loses the memory.
+    since is found by its ``cl_ord_id`` in REST ``ClosedOrders`` (cancelled or filled, its
+    fills through the snapshot's last 50 fills). A crash of the whole process still loses the
+    memory.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from arbitrade.execution import (
     OrderRequest,
     VenueConnection,
 )
+from arbitrade.kraken import AddOrder, AddOrderAck, KrakenTransportError
 from arbitrade.messages import (
     TOPIC_OPPORTUNITIES,
     AuditEvent,
@@ -130,6 +131,19 @@ def received(sim: Simulator, cl_ord_id: str) -> list[Order]:
     return sim.engine.find_orders(DEFAULT_API_KEY, cl_ord_ids=[cl_ord_id])
 
 
+def lose_acks(venue: LiveVenue) -> None:
+    """Every ``add_order`` reaches the exchange, but its acknowledgement is lost on the way
+    back (as when the connection drops right after the order was accepted)."""
+    ws = venue._ws
+    send_and_wait = ws.add_order
+
+    async def add_order_ack_lost(request: AddOrder) -> AddOrderAck:
+        await send_and_wait(request)
+        raise KrakenTransportError("add_order", "connection lost before the acknowledgement")
+
+    ws.add_order = add_order_ack_lost  # type: ignore[method-assign]
+
+
 async def until(condition: Callable[[], object], what: str) -> None:
     """Poll the network-bound ``condition`` (real sockets: no virtual clock to jump)."""
     with trio.fail_after(TIMEOUT):
@@ -198,6 +212,32 @@ class TestReconcileOnSimulator:
         assert detail["resolution"] in {"cancelled", "expired"}
         assert detail["exchange_status"] in {"cancelled", "expired"}
         assert detail["fills_added"] == []
+
+    async def test_reconnect_when_ack_lost_and_order_cancelled_resolves_cancelled(
+        self,
+    ) -> None:
+        """An order whose ack was lost and that closed unfilled while the bot was blind is
+        found by its ``cl_ord_id`` among the closed orders: cancelled, not "not received"."""
+        async with live_rig() as rig:
+            rig.sim.set_faults(stalled_channels=["executions"])
+            lose_acks(rig.venue)
+            cl_ord_id = await send_one_leg(rig, rig.resting)
+            await until(lambda: received(rig.sim, cl_ord_id), "the order reached the simulator")
+            (order,) = received(rig.sim, cl_ord_id)
+            await until(lambda: not order.is_open, "the exchange closed the order")
+            assert learnt_order_id(rig, cl_ord_id) == ""  # the bot never learnt Kraken's id
+            detail = await drop_and_reconcile(rig, cl_ord_id)
+            finished = await cycle_finished(rig)
+            fills = [f for f in rig.trading.tap.all(Fill) if f.cl_ord_id == cl_ord_id]
+            updates = [u for u in rig.trading.tap.all(OrderUpdate) if u.cl_ord_id == cl_ord_id]
+            order_id = learnt_order_id(rig, cl_ord_id)
+        assert finished.outcome == "rejected"
+        assert fills == []
+        assert updates[-1].state is OrderState.CANCELLED
+        assert detail["resolution"] == "cancelled"
+        assert detail["exchange_status"] == "cancelled"
+        assert detail["fills_added"] == []
+        assert order_id == order.order_id
 
     async def test_reconnect_when_order_never_received_treats_it_as_not_placed(
         self,
