@@ -243,7 +243,11 @@ async def _replay(
     venue = BacktestVenue(
         fees=fees,
         order_latency=make_latency_model(
-            settings.latency_model, settings.order_latency_ms, settings.latency_jitter_ms, seed
+            settings.latency_model,
+            settings.order_latency_ms,
+            settings.latency_jitter_ms,
+            seed,
+            source=settings.latency_source,
         ),
         response_latency=settings.response_latency_ms / 1000,
         balances=settings.balances,

@@ -54,6 +54,7 @@ GROUPS: Final = (
         "Latency and fills",
         (
             "latency_model",
+            "latency_source",
             "order_latency_ms",
             "latency_jitter_ms",
             "response_latency_ms",

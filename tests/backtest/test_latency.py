@@ -266,3 +266,41 @@ def test_backtest_command_when_the_run_refuses_a_setting_exits_with_one_line(
     err = capsys.readouterr().err
     assert code == 1
     assert err == "configuration error: backtest.latency_source: holds no order round trips\n"
+
+
+class TestRecordedModelInARun:
+    def test_backtest_when_one_round_trip_recorded_equals_fixed_half_of_it(
+        self, tmp_path: Path
+    ) -> None:
+        """A source whose only round trip is 300 ms replays exactly like a fixed 150 ms model."""
+        from arbitrade.backtest import prepare_inputs
+        from arbitrade.backtest._run import run_backtest
+
+        from .test_run import SIM, SIM_BALANCES
+
+        source = write_orders(
+            tmp_path / "one.duckdb", [update("r", PENDING, 10.0), update("r", OPEN, 10.3)]
+        )
+        common: dict[str, Any] = {
+            "events": [str(SIM)],
+            "end": "2024-05-01T10:00:40Z",
+            "balances": SIM_BALANCES,
+            "fees_path": str(FEES),
+            "seed": 5,
+        }
+        recorded = run_backtest(
+            prepare_inputs(
+                backtest_settings_from(
+                    {**common, "latency_model": "recorded", "latency_source": str(source)}
+                )
+            )
+        )
+        fixed = run_backtest(
+            prepare_inputs(
+                backtest_settings_from(
+                    {**common, "latency_model": "fixed", "order_latency_ms": "150"}
+                )
+            )
+        )
+        assert recorded.figures["cycles_attempted"] > 0
+        assert recorded.body["decisions_sha256"] == fixed.body["decisions_sha256"]
