@@ -60,29 +60,60 @@ BALANCES = {"USD": "100000", "BTC": "2", "ETH": "30", "SOL": "500"}
 class _StageTimer(trio.abc.Instrument):
     def __init__(self) -> None:
         self.spent: collections.Counter[str] = collections.Counter()
+        self._stages: dict[trio.lowlevel.Task, str] = {}
+        self._stage = ""
         self._started = 0.0
 
     def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        stage = self._stages.get(task)
+        if stage is None:
+            stage = self._stages[task] = _stage(task)
+        self._stage = stage
         self._started = time.perf_counter()
 
     def after_task_step(self, task: trio.lowlevel.Task) -> None:
-        self.spent[_stage(task.name)] += time.perf_counter() - self._started
+        self.spent[self._stage] += time.perf_counter() - self._started
 
 
-def _stage(name: str) -> str:
+ACTOR_STAGES = {
+    "pair_graph": "pair graph actor: cycle detection, sizing",
+    "feed.book": "book feed actor (mailbox)",
+    "risk_gate": "risk gate actor",
+    "executor": "executor actor (+ simulated venue fills)",
+    "portfolio": "portfolio actor",
+    "stat_arb": "stat-arb actors (idle: no pairs)",
+    "stat_arb_screen": "stat-arb actors (idle: no pairs)",
+}
+
+
+def _stage(task: trio.lowlevel.Task) -> str:
+    """The pipeline stage a task works for: actors by name, linked tasks by what they run."""
+    name = task.name
+    frame = getattr(task.coro, "cr_frame", None)
+    local: dict[str, Any] = frame.f_locals if frame is not None else {}
+    if name.endswith("._child_task"):
+        slot = local.get("slot")
+        actor = slot.spec.name if slot is not None else "?"
+        return ACTOR_STAGES.get(actor, "supervisors")
+    if name.endswith("._linked"):
+        linked = getattr(local.get("task"), "__qualname__", "")
+        if linked.startswith("BookFeed._run"):
+            return "book feed: decode hand-off, books, checksums, book tops"
+        if "forward" in linked or "_pump" in linked:
+            return "bus -> actor forwarding (Context.forward)"
+        return "feed timers and probes (connection watch, pings)"
     for needle, stage in (
         ("_TimedConnection", "replay transport + WS client (decode)"),
         ("KrakenWsClient", "replay transport + WS client (decode)"),
-        ("BookFeed", "book feed: books + checksums + book tops"),
+        ("_ConnectedFeed", "feed timers and probes (connection watch, pings)"),
         ("_wiring._pump", "bus -> trading actors forwarding"),
+        ("_wiring._every", "trading timers (watchdog, snapshots)"),
         ("forward_inputs", "bus -> stat-arb forwarding"),
-        ("forward", "bus -> actor forwarding (Context.forward)"),
-        ("_child_task", "actors (graph, risk gate, executor, portfolio)"),
         ("Collector", "report collector"),
     ):
         if needle in name:
             return stage
-    return "other (runtime, timers, venue events)"
+    return "other (runtime, venue events)"
 
 
 def _recording(minutes: float, pairs: int, cache: Path | None) -> Path:
@@ -102,10 +133,10 @@ def _throughput(folder: Path) -> None:
         {"events": [str(folder)], "balances": BALANCES, "capital": "1000", "seed": 1}
     )
     inputs = prepare_inputs(settings, hash_files=False)
-    frames = len(inputs.frames)
     started = time.perf_counter()
     report = run_backtest(inputs)
     elapsed = time.perf_counter() - started
+    frames = report.body["replay"]["frames"]  # fed to the book feed (see backtest._run)
     figures = report.figures
     simulated = report.body["replay"]["simulated_seconds"]
     print(f"\nbacktest: {frames} frames, {simulated:.0f} simulated s")
