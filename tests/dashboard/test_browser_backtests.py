@@ -21,6 +21,11 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
+from arbitrade.backtest import store_report
+from arbitrade.backtest.sweep import PointRow
+from arbitrade.backtest.sweep._store import create_sweep, record_point
+from tests.dashboard.backtest_samples import make_report
+
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
@@ -69,9 +74,38 @@ def artifacts(request: pytest.FixtureRequest) -> Path:
     return folder
 
 
+SWEEP_ID = "sw-0000000000b1"
+
+
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("backtests-browser")
+    """A temporary folder whose backtests database already holds one finished sweep point."""
+    folder = tmp_path_factory.mktemp("backtests-browser")
+    database = folder / "data" / "arbitrade-backtests.duckdb"
+    database.parent.mkdir()
+    report = make_report("browser-sweep")
+    store_report(database, report, created_at_wall=time.time() - 3600)
+    create_sweep(
+        database, sweep_id=SWEEP_ID, method="grid", objective="net_pnl", total=2, spec_json="{}"
+    )
+    record_point(
+        database,
+        PointRow(
+            sweep_id=SWEEP_ID,
+            point_id="p1",
+            params={"parameters.min_profit_bps": 5},
+            status="done",
+            report_id=report.report_id,
+            objective_value=12.5,
+            error=None,
+            run_seconds=1.0,
+            prepare_seconds=0.1,
+            point_seconds=1.2,
+            worker="w1",
+            finished_at_wall=time.time() - 3600,
+        ),
+    )
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +165,8 @@ def fill_form(page: Page, **values: str) -> None:
 def test_backtest_when_run_from_the_page_streams_progress_and_opens_its_report(
     demo: str, page: Page, artifacts: Path, workdir: Path
 ) -> None:
-    """Sign in, refuse a bad value, run, watch progress, find the report in the list, open it."""
+    """Sign in, see the stored sweep with its best point, refuse a bad value, run, watch
+    progress, find the report in the list, open it."""
     page.goto(demo + "/controls")
     page.fill("#name", "backtester")
     page.fill("#token", TOKEN)
@@ -141,6 +176,10 @@ def test_backtest_when_run_from_the_page_streams_progress_and_opens_its_report(
     page.goto(demo + "/backtests")
     database = page.inner_text("[data-testid=backtests-database]")
     assert database.endswith("arbitrade-backtests.duckdb")
+    sweeps = page.inner_text("#backtest-sweeps")
+    assert SWEEP_ID in sweeps
+    assert "parameters.min_profit_bps=5" in sweeps
+    assert page.locator("#backtest-sweeps a").first.inner_text() == "12.5"  # its best point
     form = {
         "events": str(RECORDING),
         "end": "2024-05-01T10:01:30Z",
