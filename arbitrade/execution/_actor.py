@@ -1,10 +1,12 @@
 """The Executor actor: runs the executor core against a venue and publishes what happens.
 
-Inputs (mailbox): ``RiskAccepted`` and ``CancelAllOrders`` from the risk gate; the venue's
-``ExecutionReport`` and ``VenueConnection`` events, ``BookTop`` and ``InstrumentsLoaded``
-(market data for unwinds; book tops are also shown to the venue, which is how the paper
-venue sees the market), ``ControlChanged`` (the kill switch), and ``ExecutorTick`` (the
-stuck-order watchdog). All are forwarded by :func:`~arbitrade.execution.run_trading_io`.
+Inputs (mailbox): ``RiskAccepted`` and ``CancelAllOrders`` from the risk gate, and its
+``GetCyclesInFlight`` on every start (answered with a ``CycleInFlight`` per unfinished
+cycle); the venue's ``ExecutionReport`` and ``VenueConnection`` events, ``BookTop`` and
+``InstrumentsLoaded`` (market data for unwinds; book tops are also shown to the venue, which
+is how the paper venue sees the market), ``ControlChanged`` (the kill switch), and
+``ExecutorTick`` (the stuck-order watchdog). All are forwarded by
+:func:`~arbitrade.execution.run_trading_io`.
 Outputs on the bus: ``OrderUpdate`` (``TOPIC_ORDERS``), ``Fill`` (``TOPIC_FILLS``),
 ``CycleFinished`` (``TOPIC_CYCLES``), ``AuditEvent`` (``TOPIC_AUDIT``).
 
@@ -52,7 +54,7 @@ from arbitrade.messages import (
     OrderUpdate,
     RiskAccepted,
 )
-from arbitrade.risk import CancelAllOrders
+from arbitrade.risk import CancelAllOrders, CycleInFlight, GetCyclesInFlight
 
 _TOPICS: Final = {
     OrderUpdate: TOPIC_ORDERS,
@@ -136,6 +138,12 @@ class Executor(Actor[Any]):
             core.on_instruments(message.instruments)
         elif isinstance(message, GetOpenOrders):
             return tuple(order.update(now) for order in core.open_orders())
+        elif isinstance(message, GetCyclesInFlight):
+            return tuple(
+                CycleInFlight(cycle.opportunity, tuple(o.update(now) for o in cycle.orders()))
+                for cycle in core.cycles.values()
+                if not cycle.finished
+            )
         else:
             self.context.log.warning("executor.unexpected_message", type=type(message).__name__)
         return None

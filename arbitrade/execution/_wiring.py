@@ -15,7 +15,8 @@ is the reverse, so the gate stops taking opportunities before the executor goes.
 supervisor restarts rest-for-one: an executor crash restarts the portfolio and the gate too.
 The executor's cycles and orders live in one :class:`~arbitrade.execution.ExecutorMemory`
 made here and shared by its incarnations, so a restarted executor reconciles and resumes its
-orders in flight instead of forgetting them.
+orders in flight instead of forgetting them; the restarted gate then asks it for the cycles
+still in flight and reserves for them again (``risk.restored``).
 """
 
 from __future__ import annotations

@@ -20,6 +20,8 @@ from arbitrade.risk._legs import implied_home_values as implied_home_values
 from arbitrade.risk._legs import leg_flow as leg_flow
 from arbitrade.risk._legs import net_home_profit as net_home_profit
 from arbitrade.risk._messages import CancelAllOrders as CancelAllOrders
+from arbitrade.risk._messages import CycleInFlight as CycleInFlight
+from arbitrade.risk._messages import GetCyclesInFlight as GetCyclesInFlight
 from arbitrade.risk._rate_counter import TIER_LIMITS as TIER_LIMITS
 from arbitrade.risk._rate_counter import TradingRateCounter as TradingRateCounter
 from arbitrade.risk._rate_counter import cancel_penalty as cancel_penalty

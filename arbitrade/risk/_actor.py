@@ -9,21 +9,26 @@ sent to the executor (found by name when first needed) and published with ``Risk
 ``TOPIC_AUDIT``; a ``ControlChanged`` on ``TOPIC_CONTROL`` when the gate itself trips the kill
 switch; ``CancelAllOrders`` to the executor when the kill switch asks for it.
 
-On a crash the supervisor restarts the gate with fresh state: the kill switch comes back as
-configured, reservations and counters empty, until the next portfolio snapshot arrives
-(nothing is accepted before it, for want of balances).
+On every start the gate asks the executor for the cycles it still trades
+(:class:`~arbitrade.risk.GetCyclesInFlight`) and reserves for them again, so the open-cycle,
+open-order and balance limits hold across a restart of the gate (its own crash, or the
+executor's: the supervisor restarts them rest-for-one); one ``risk.restored`` audit event
+lists them. When the executor does not answer within :data:`RESTORE_TIMEOUT` the gate starts
+empty and logs ``risk_gate.restore_failed``. Other state starts fresh: the kill switch comes
+back as configured, today's PnL and the cool-downs empty, and nothing is accepted before the
+next portfolio snapshot (for want of balances).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 import attrs
 import trio
 
-from actors import Actor, Ref
+from actors import Actor, ActorError, Ref
 from arbitrade.messages import (
     TOPIC_AUDIT,
     TOPIC_CONTROL,
@@ -36,8 +41,12 @@ from arbitrade.messages import (
     RiskAccepted,
 )
 from arbitrade.risk._gate import ACTOR_NAME, ControlOutcome, RiskGateCore
+from arbitrade.risk._messages import CycleInFlight, GetCyclesInFlight
 from arbitrade.risk._settings import RiskSettings
 from arbitrade.strategy._stat_messages import ClosePosition
+
+RESTORE_TIMEOUT: Final = 5.0
+"""Seconds a starting gate waits for the executor's cycles in flight."""
 
 
 @attrs.frozen
@@ -71,6 +80,25 @@ class RiskGate(Actor[Any]):
     async def on_start(self) -> None:
         self._wall_offset = self._wall_clock() - trio.current_time()
         self.context.log.info("risk_gate.started", kill_switch=self.core.kill_switch)
+        await self._restore()
+
+    async def _restore(self) -> None:
+        """Reserve again for the executor's cycles in flight (see the module docstring)."""
+        try:
+            answer = await self._executor_ref().ask(GetCyclesInFlight(), timeout=RESTORE_TIMEOUT)
+        except (ActorError, trio.TooSlowError) as error:  # not found, stopped, timed out
+            self.context.log.warning("risk_gate.restore_failed", error=str(error))
+            return
+        cycles = [c for c in answer or () if isinstance(c, CycleInFlight)]
+        now = trio.current_time()
+        audit = self.core.restore_cycles(cycles, now, now + self._wall_offset)
+        if audit is not None:
+            self.context.log.warning(
+                "risk_gate.restored",
+                cycles=self.core.open_cycles,
+                open_orders=self.core.open_orders,
+            )
+            await self.context.bus.publish(TOPIC_AUDIT, audit)
 
     def _executor_ref(self) -> Ref[Any]:
         if self._executor is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Final
 
@@ -33,7 +33,7 @@ from arbitrade.messages import (
 )
 from arbitrade.risk._checks import CHECKS, CLOSE_CHECKS, Rejection, RejectReason, RiskView, evaluate
 from arbitrade.risk._legs import net_home_profit, spend_by_asset
-from arbitrade.risk._messages import CancelAllOrders
+from arbitrade.risk._messages import CancelAllOrders, CycleInFlight
 from arbitrade.risk._rate_counter import (
     ADD_ORDER_COST,
     TIER_LIMITS,
@@ -210,6 +210,14 @@ class RiskGateCore:
             self._disabled_frozen = frozenset(self.disabled_strategies)
         return self._disabled_frozen
 
+    def _reservations(self) -> dict[str, Decimal]:
+        """What accepted, unfinished cycles hold, by asset."""
+        reserved: dict[str, Decimal] = {}
+        for cycle in self._cycles.values():
+            for asset, amount in cycle.reserved.items():
+                reserved[asset] = reserved.get(asset, Decimal(0)) + amount
+        return {asset: round(amount, 12) for asset, amount in sorted(reserved.items())}
+
     def _available(self, assets: set[str]) -> dict[str, Decimal]:
         available = {asset: self._balances.get(asset, Decimal(0)) for asset in assets}
         for cycle in self._cycles.values():
@@ -330,6 +338,51 @@ class RiskGateCore:
             if update.reason in CLIENT_CANCEL_REASONS:
                 penalty = cancel_penalty(now - live.first_seen)
                 self.rate_counter.charge(update.symbol, penalty, now)
+
+    def restore_cycles(
+        self, cycles: Iterable[CycleInFlight], now: float, wall: float
+    ) -> AuditEvent | None:
+        """Reserve again for cycles the executor still trades (after a restart of the gate).
+
+        Each cycle not already open here gets its reservation back (as when it was accepted),
+        its opportunity id counts as decided (never accepted twice), its live orders count
+        toward the open-order limit and are charged to the rate counter once (Kraken still
+        counts them; a restarted model would not), and its terminal orders are settled. Later
+        updates of those orders are applied as usual, never charged twice. Returns one
+        ``risk.restored`` audit event, or None when there was nothing to restore.
+        """
+        restored: dict[str, list[str]] = {}
+        for in_flight in cycles:
+            opportunity = in_flight.opportunity
+            if opportunity.id in self._cycles:
+                continue
+            self._remember(self._decided, opportunity.id)
+            self._cycles[opportunity.id] = _OpenCycle(
+                symbols=tuple(leg.symbol for leg in opportunity.legs),
+                reserved=spend_by_asset(opportunity, self.settings.taker_fee_rate),
+                uncounted_legs=max(0, len(opportunity.legs) - len(in_flight.orders)),
+            )
+            live: list[str] = []
+            for update in in_flight.orders:
+                cl_ord_id = update.cl_ord_id
+                if cl_ord_id in self._settled_orders or cl_ord_id in self._orders:
+                    continue
+                if update.state.terminal:
+                    self._remember(self._settled_orders, cl_ord_id)
+                    continue
+                self._orders[cl_ord_id] = _LiveOrder(update.symbol, now)
+                self.rate_counter.charge(update.symbol, ADD_ORDER_COST, now)
+                live.append(cl_ord_id)
+            restored[opportunity.id] = live
+        if not restored:
+            return None
+        detail = {
+            "cycles": restored,
+            "open_cycles": self.open_cycles,
+            "open_orders": self.open_orders,
+            "reserved": self._reservations(),
+        }
+        return AuditEvent("risk.restored", ACTOR_NAME, "cycles", _json(detail), now, wall)
 
     def on_cycle_finished(self, finished: CycleFinished, now: float, wall: float) -> ControlOutcome:
         """Release the cycle's reservation, book its PnL, start cool-downs after a failure.
