@@ -33,6 +33,10 @@ from arbitrade.execution._reconcile import RECONCILED_KIND as RECONCILED_KIND
 from arbitrade.execution._reconcile import RECOVERED_KIND as RECOVERED_KIND
 from arbitrade.execution._reconcile import Belief as Belief
 from arbitrade.execution._reconcile import ExecutorMemory as ExecutorMemory
+from arbitrade.execution._restart import PROCESS_RESTART_TRIGGER as PROCESS_RESTART_TRIGGER
+from arbitrade.execution._restart import load_unfinished_orders as load_unfinished_orders
+from arbitrade.execution._restart import resolve_unfinished as resolve_unfinished
+from arbitrade.execution._restart import unfinished_orders as unfinished_orders
 from arbitrade.execution._scripted import ScriptedVenue as ScriptedVenue
 from arbitrade.execution._scripted import fills_at_limit as fills_at_limit
 from arbitrade.execution._scripted import matches_book as matches_book

@@ -22,13 +22,15 @@ is queried and reconciled (``execution.reconciled`` audit events, trigger
 ``executor_restart``), one ``execution.recovered`` event lists what was resumed, and reports
 that arrive for those orders are applied as before. Reports the venue sent while the actor was
 down wait in its mailbox, which outlives the incarnation. Without a shared memory (an executor
-built alone) a restart forgets every order, as before.
+built alone) a restart forgets every order, as before. Orders a previous process left
+unfinished (``unfinished``, read from the ``orders`` table) are resolved by the first
+incarnation's ``on_start`` (see ``_restart``), before it takes any new cycle.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 import attrs
@@ -38,6 +40,7 @@ from actors import Actor
 from arbitrade.execution._errors import VenueUnavailable
 from arbitrade.execution._executor import Cancel, Effects, ExecutorCore, Query, Submit
 from arbitrade.execution._reconcile import ExecutorMemory
+from arbitrade.execution._restart import resolve_unfinished
 from arbitrade.execution._settings import ExecutionSettings
 from arbitrade.execution._venue import ExecutionReport, Venue, VenueConnection
 from arbitrade.messages import (
@@ -84,6 +87,9 @@ class Executor(Actor[Any]):
         wall_clock: Unix time source, read once at start (audit rows' ``at_wall``).
         memory: cycles and orders kept outside the actor; pass the same one to every
             incarnation (the wiring does) so a restart resumes them. A fresh one when None.
+        unfinished: orders a previous process left not terminal (from the ``orders`` table,
+            :func:`~arbitrade.execution.load_unfinished_orders`); the first incarnation
+            resolves them at the venue in ``on_start``, before any new cycle.
     """
 
     def __init__(
@@ -93,8 +99,10 @@ class Executor(Actor[Any]):
         *,
         wall_clock: Callable[[], float] = time.time,
         memory: ExecutorMemory | None = None,
+        unfinished: Sequence[OrderUpdate] = (),
     ) -> None:
         self.venue = venue
+        self._unfinished = tuple(unfinished)
         self._wall_clock = wall_clock
         self._wall_offset = 0.0
         self.core = ExecutorCore(
@@ -110,6 +118,12 @@ class Executor(Actor[Any]):
         )
         if self.core.memory.incarnations > 1:
             await self._carry_out(self.core.recover(trio.current_time()))
+        elif self._unfinished:
+            events = await resolve_unfinished(
+                self.venue, self._unfinished, lambda now: now + self._wall_offset
+            )
+            for event in events:
+                await self.context.bus.publish(_TOPICS[type(event)], event)
 
     async def receive(self, message: Any) -> object:
         core = self.core

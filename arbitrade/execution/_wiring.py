@@ -22,7 +22,7 @@ still in flight and reserves for them again (``risk.restored``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
@@ -55,6 +55,7 @@ from arbitrade.messages import (
     TOPIC_OPPORTUNITIES,
     TOPIC_ORDERS,
     TOPIC_PORTFOLIO,
+    OrderUpdate,
 )
 from arbitrade.risk import RiskGate, RiskSettings
 
@@ -80,19 +81,26 @@ def trading_children(
     *,
     initial_balances: Mapping[str, Decimal] | None = None,
     wall_clock: Callable[[], float] = time.time,
+    unfinished_orders: Sequence[OrderUpdate] = (),
 ) -> list[ChildSpec]:
     """Child specs of the executor, the portfolio and the risk gate, in start order.
 
     The portfolio reads its balances from ``venue.balances`` and falls back on
     ``initial_balances`` when the venue keeps none (a scripted venue). The executor's specs
-    share one :class:`~arbitrade.execution.ExecutorMemory` (its restarts resume orders).
+    share one :class:`~arbitrade.execution.ExecutorMemory` (its restarts resume orders);
+    ``unfinished_orders`` (live mode: :func:`~arbitrade.execution.load_unfinished_orders` of
+    the database, read before the writer opens it) are resolved by the executor's first start.
     """
     return [
         ChildSpec(
             EXECUTOR,
             factory=Executor,
             args=(execution, venue),
-            kwargs={"wall_clock": wall_clock, "memory": ExecutorMemory()},
+            kwargs={
+                "wall_clock": wall_clock,
+                "memory": ExecutorMemory(),
+                "unfinished": tuple(unfinished_orders),
+            },
             mailbox=Mailbox(capacity=10_000),
         ),
         ChildSpec(
@@ -123,12 +131,19 @@ def trading_supervisor(
     name: str = "trading",
     initial_balances: Mapping[str, Decimal] | None = None,
     wall_clock: Callable[[], float] = time.time,
+    unfinished_orders: Sequence[OrderUpdate] = (),
 ) -> SupervisorSpec:
-    """The three trading actors under one rest-for-one supervisor."""
+    """The three trading actors under one rest-for-one supervisor (see
+    :func:`trading_children` for the arguments)."""
     return SupervisorSpec(
         name,
         trading_children(
-            risk, execution, venue, initial_balances=initial_balances, wall_clock=wall_clock
+            risk,
+            execution,
+            venue,
+            initial_balances=initial_balances,
+            wall_clock=wall_clock,
+            unfinished_orders=unfinished_orders,
         ),
         strategy=Strategy.REST_FOR_ONE,
         intensity=Intensity(max_restarts=3, within=60.0),
