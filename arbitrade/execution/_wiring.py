@@ -16,7 +16,8 @@ supervisor restarts rest-for-one: an executor crash restarts the portfolio and t
 The executor's cycles and orders live in one :class:`~arbitrade.execution.ExecutorMemory`
 made here and shared by its incarnations, so a restarted executor reconciles and resumes its
 orders in flight instead of forgetting them; the restarted gate then asks it for the cycles
-still in flight and reserves for them again (``risk.restored``).
+still in flight and reserves for them again (``risk.restored``), and keeps its controls and
+today's PnL in one :class:`~arbitrade.risk.RiskMemory` made here.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ from arbitrade.messages import (
     TOPIC_PORTFOLIO,
     OrderUpdate,
 )
-from arbitrade.risk import RiskGate, RiskSettings
+from arbitrade.risk import RiskGate, RiskMemory, RiskSettings
 
 EXECUTOR: Final = "executor"
 PORTFOLIO: Final = "portfolio"
@@ -117,7 +118,7 @@ def trading_children(
             RISK_GATE,
             factory=RiskGate,
             args=(risk,),
-            kwargs={"executor": EXECUTOR, "wall_clock": wall_clock},
+            kwargs={"executor": EXECUTOR, "wall_clock": wall_clock, "memory": RiskMemory()},
             mailbox=Mailbox(capacity=10_000),
         ),
     ]

@@ -14,9 +14,11 @@ On every start the gate asks the executor for the cycles it still trades
 open-order and balance limits hold across a restart of the gate (its own crash, or the
 executor's: the supervisor restarts them rest-for-one); one ``risk.restored`` audit event
 lists them. When the executor does not answer within :data:`RESTORE_TIMEOUT` the gate starts
-empty and logs ``risk_gate.restore_failed``. Other state starts fresh: the kill switch comes
-back as configured, today's PnL and the cool-downs empty, and nothing is accepted before the
-next portfolio snapshot (for want of balances).
+empty and logs ``risk_gate.restore_failed``. The controls (kill switch, pause, strategy mode,
+risk settings changed at run time), today's PnL and the cool-downs survive in a
+:class:`~arbitrade.risk.RiskMemory` when the wiring gives one (it does); without one they
+start as configured. Nothing is accepted before the next portfolio snapshot (for want of
+balances) and the modelled rate counter starts afresh (restored live orders are charged).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from arbitrade.messages import (
     PortfolioSnapshot,
     RiskAccepted,
 )
-from arbitrade.risk._gate import ACTOR_NAME, ControlOutcome, RiskGateCore
+from arbitrade.risk._gate import ACTOR_NAME, ControlOutcome, RiskGateCore, RiskMemory
 from arbitrade.risk._messages import CycleInFlight, GetCyclesInFlight
 from arbitrade.risk._settings import RiskSettings
 from arbitrade.strategy._stat_messages import ClosePosition
@@ -62,6 +64,9 @@ class RiskGate(Actor[Any]):
         executor: name (sibling) or path of the executor actor.
         wall_clock: Unix time source, read once at start to anchor Trio time to the calendar
             (the daily loss limit's UTC day).
+        memory: controls and today's PnL kept outside the actor; pass the same one to every
+            incarnation (the wiring does) so a restart keeps them. None: a restart starts
+            from the configured state.
     """
 
     def __init__(
@@ -70,8 +75,11 @@ class RiskGate(Actor[Any]):
         *,
         executor: str = "executor",
         wall_clock: Callable[[], float] = time.time,
+        memory: RiskMemory | None = None,
     ) -> None:
         self.core = RiskGateCore(settings)
+        self._memory = memory
+        self._resumed = memory is not None and self.core.load(memory)
         self._executor_name = executor
         self._executor: Ref[Any] | None = None
         self._wall_clock = wall_clock
@@ -79,7 +87,9 @@ class RiskGate(Actor[Any]):
 
     async def on_start(self) -> None:
         self._wall_offset = self._wall_clock() - trio.current_time()
-        self.context.log.info("risk_gate.started", kill_switch=self.core.kill_switch)
+        self.context.log.info(
+            "risk_gate.started", kill_switch=self.core.kill_switch, resumed=self._resumed
+        )
         await self._restore()
 
     async def _restore(self) -> None:
@@ -125,6 +135,8 @@ class RiskGate(Actor[Any]):
             return self.core.view(now, wall)
         else:
             self.context.log.warning("risk_gate.unexpected_message", type=type(message).__name__)
+        if self._memory is not None and isinstance(message, CycleFinished | ControlChanged):
+            self.core.save(self._memory)
         return None
 
     async def _decide(

@@ -126,6 +126,31 @@ class _LiveOrder:
     first_seen: float
 
 
+@attrs.define
+class RiskMemory:
+    """The gate's controls and today's PnL, kept outside the actor so a restart keeps them.
+
+    The wiring creates one and hands the same object to every incarnation of the gate (as
+    :class:`~arbitrade.execution.ExecutorMemory` for the executor): a kill switch the daily
+    loss limit or an operator engaged stays engaged, and the day's losses still count toward
+    the limit. Reservations are not kept here: they are rebuilt from the executor (see
+    :meth:`RiskGateCore.restore_cycles`), which cannot leak one whose cycle ended meanwhile.
+    It lives in the process: a crash of the whole process loses it.
+    """
+
+    saved: bool = False
+    """False until a gate saved into it (a fresh memory leaves the configured state)."""
+    settings: RiskSettings | None = None
+    kill_switch: bool = False
+    kill_cause: str = ""
+    trading_enabled: bool = True
+    paused: bool = False
+    disabled_strategies: frozenset[str] = frozenset()
+    pnl_day: str = ""
+    pnl_today: Decimal = Decimal(0)
+    cooldown_until: dict[str, float] = attrs.field(factory=dict)
+
+
 class RiskGateCore:
     """Risk state and decisions. Not thread-safe; one actor owns it.
 
@@ -150,6 +175,31 @@ class RiskGateCore:
         self._cooldown_until: dict[str, float] = {}
         self._pnl_day = ""
         self._pnl_today = Decimal(0)
+
+    # --- memory across restarts ----------------------------------------------------------------
+    def save(self, memory: RiskMemory) -> None:
+        """Copy the controls, today's PnL and the cool-downs into ``memory``."""
+        memory.saved = True
+        memory.settings = self.settings
+        memory.kill_switch, memory.kill_cause = self.kill_switch, self.kill_cause
+        memory.trading_enabled, memory.paused = self.trading_enabled, self.paused
+        memory.disabled_strategies = frozenset(self.disabled_strategies)
+        memory.pnl_day, memory.pnl_today = self._pnl_day, self._pnl_today
+        memory.cooldown_until = dict(self._cooldown_until)
+
+    def load(self, memory: RiskMemory) -> bool:
+        """Take the state an earlier gate saved in ``memory``; False (nothing changed) when
+        none did."""
+        if not memory.saved or memory.settings is None:
+            return False
+        self.settings = memory.settings
+        self.rate_counter.limits = TIER_LIMITS[memory.settings.tier]
+        self.kill_switch, self.kill_cause = memory.kill_switch, memory.kill_cause
+        self.trading_enabled, self.paused = memory.trading_enabled, memory.paused
+        self.disabled_strategies = set(memory.disabled_strategies)
+        self._pnl_day, self._pnl_today = memory.pnl_day, memory.pnl_today
+        self._cooldown_until = dict(memory.cooldown_until)
+        return True
 
     # --- reading -----------------------------------------------------------------------------
     def pnl_today(self, wall: float) -> Decimal:

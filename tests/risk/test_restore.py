@@ -11,6 +11,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import structlog.testing
 import trio
 import trio.testing
@@ -23,6 +24,7 @@ from arbitrade.messages import (
     TOPIC_OPPORTUNITIES,
     TOPIC_RISK_DECISIONS,
     AuditEvent,
+    ControlChanged,
     CycleFinished,
     Opportunity,
     OrderState,
@@ -38,6 +40,7 @@ from arbitrade.risk import (
     GetRiskView,
     RiskGate,
     RiskGateCore,
+    RiskMemory,
     RiskSettings,
 )
 from tests.execution.test_actors import leg_report, one_leg, submitted_order
@@ -240,3 +243,43 @@ class TestRestoreAfterExecutorCrash:
         assert accepted == ["first"]
         assert venue.submitted == [order]
         assert Side.BUY is order.side
+
+
+class TestRiskMemory:
+    def test_load_when_memory_saved_keeps_kill_switch_and_todays_loss(self) -> None:
+        """A new core on a saved memory has the kill switch and the day's PnL of the old."""
+        old, memory = gate(daily_loss_limit=D(10)), RiskMemory()
+        lost = CycleFinished("x", "broken_unwound", "USD", D(-12), D(0), NOW)
+        outcome = old.on_cycle_finished(lost, NOW, WALL)
+        old.save(memory)
+        new = RiskGateCore(RiskSettings(daily_loss_limit=D(10)))
+        assert new.load(memory)
+        assert outcome.echo is not None
+        assert (new.kill_switch, new.kill_cause) == (True, "daily_loss_limit")
+        assert new.pnl_today(WALL) == D(-12)
+
+    def test_load_when_memory_fresh_changes_nothing(self) -> None:
+        """A memory no gate saved into leaves the configured state."""
+        core = RiskGateCore(RiskSettings(kill_switch_engaged=True))
+        assert not core.load(RiskMemory())
+        assert core.kill_switch
+
+    async def test_gate_when_crashed_with_memory_keeps_operator_kill_switch(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """The kill switch an operator engaged is still engaged after the gate's crash."""
+        async with actors.testing.open_harness() as harness:
+            harness.probe("root/executor")
+            decisions = harness.bus.subscribe(TOPIC_RISK_DECISIONS, Lossless(100))
+            spec = gate_spec(RiskSettings())
+            spec = attrs.evolve(spec, kwargs={**spec.kwargs, "memory": RiskMemory()})
+            ref = await harness.start(spec)
+            await ref.send(ControlChanged("kill_switch", "on", "off", "alice", 0.0, WALL))
+            await ref.ask(GetRiskView())  # the change was applied (and saved)
+            await harness.crash(ref)
+            await ref.send(SNAPSHOT)
+            await ref.send(make_opportunity(detected_at=trio.current_time()))
+            with trio.fail_after(1):
+                verdict = await decisions.receive()
+        assert isinstance(verdict, RiskRejected)
+        assert verdict.reason == "kill_switch"
