@@ -16,10 +16,10 @@ from arbitrade.risk._checks import evaluate as evaluate
 from arbitrade.risk._gate import ControlOutcome as ControlOutcome
 from arbitrade.risk._gate import Decision as Decision
 from arbitrade.risk._gate import RiskGateCore as RiskGateCore
-from arbitrade.risk._gate import RiskMemory as RiskMemory
 from arbitrade.risk._legs import implied_home_values as implied_home_values
 from arbitrade.risk._legs import leg_flow as leg_flow
 from arbitrade.risk._legs import net_home_profit as net_home_profit
+from arbitrade.risk._memory import RiskMemory as RiskMemory
 from arbitrade.risk._messages import CancelAllOrders as CancelAllOrders
 from arbitrade.risk._messages import CycleInFlight as CycleInFlight
 from arbitrade.risk._messages import GetCyclesInFlight as GetCyclesInFlight

@@ -42,7 +42,8 @@ from arbitrade.messages import (
     PortfolioSnapshot,
     RiskAccepted,
 )
-from arbitrade.risk._gate import ACTOR_NAME, ControlOutcome, RiskGateCore, RiskMemory
+from arbitrade.risk._gate import ACTOR_NAME, ControlOutcome, RiskGateCore
+from arbitrade.risk._memory import RiskMemory
 from arbitrade.risk._messages import CycleInFlight, GetCyclesInFlight
 from arbitrade.risk._settings import RiskSettings
 from arbitrade.strategy._stat_messages import ClosePosition
