@@ -103,6 +103,8 @@ behind should make the exchange side wait (the simulator then merges book change
 than read seconds-old frames, statuses and acknowledgements out of a deep queue."""
 _PROBE_INTERVAL: Final = 1.0
 """Seconds between the pings that measure how long Kraken holds a request."""
+_RESYNC_ATTEMPTS: Final = 3
+"""Tries at a fresh snapshot of one book before the feed restarts to resubscribe them all."""
 _PROBE_MAX_OUTSTANDING: Final = 30
 """Pings in flight at most (a connection that answers none is the watchdog's business)."""
 _SLOW_ACK: Final = 0.1
@@ -595,13 +597,35 @@ class BookFeed(_ConnectedFeed):
             nursery.start_soon(self._resync, symbol)
 
     async def _resync(self, symbol: str) -> None:
+        """Unsubscribe and subscribe ``symbol`` again until its fresh snapshot is in.
+
+        A resync that failed once used to leave the book resyncing for good. Now a failed or
+        timed-out attempt is retried (a late snapshot counts: the book is then synced and
+        nothing more is asked); after ``_RESYNC_ATTEMPTS`` the feed restarts, which
+        resubscribes every book from scratch.
+
+        Raises:
+            FeedDisconnected: the book is still not synced after every attempt.
+        """
         client = self.client
         if client is None:
             return
-        try:
-            await client.resubscribe("book", [symbol], depth=self.settings.depth)
-        except (KrakenError, KrakenTransportError, RequestTimedOut) as error:
-            self.context.log.warning("feed.resync_failed", symbol=symbol, error=str(error))
+        book = self.books.get(symbol)
+        for attempt in range(1, _RESYNC_ATTEMPTS + 1):
+            if book is None or book.is_synced:
+                return
+            try:
+                await client.resubscribe("book", [symbol], depth=self.settings.depth)
+                return
+            except KrakenConnectionClosed:
+                return  # the watcher crashes this incarnation, naming the cause
+            except (KrakenError, KrakenTransportError, RequestTimedOut) as error:
+                self.context.log.warning(
+                    "feed.resync_failed", symbol=symbol, attempt=attempt, error=str(error)
+                )
+            book = self.books.get(symbol)
+        if book is not None and not book.is_synced:
+            raise FeedDisconnected(self.channel, f"{symbol} did not resync")
 
 
 class ChannelFeed(_ConnectedFeed):
