@@ -239,6 +239,28 @@ class TestReconcileOnSimulator:
         assert detail["fills_added"] == []
         assert order_id == order.order_id
 
+    async def test_reconnect_when_ack_lost_and_order_filled_emits_fill_once(
+        self,
+    ) -> None:
+        """An order whose ack was lost and that filled while the bot was blind ends filled:
+        the snapshot's last fills bring its fill (by ``cl_ord_id``) and Kraken's id, once."""
+        async with live_rig() as rig:
+            rig.sim.set_faults(stalled_channels=["executions"])
+            lose_acks(rig.venue)
+            cl_ord_id = await send_one_leg(rig, rig.crossing)
+            await until(lambda: received(rig.sim, cl_ord_id), "the order reached the simulator")
+            (order,) = received(rig.sim, cl_ord_id)
+            await until(lambda: not order.is_open, "the exchange filled the order")
+            detail = await drop_and_reconcile(rig, cl_ord_id)
+            finished = await cycle_finished(rig)
+            await trio.sleep(0.2)  # anything doubled would be published by now
+            fills = [f for f in rig.trading.tap.all(Fill) if f.cl_ord_id == cl_ord_id]
+            sim_trades = [fill.exec_id for fill in order.fills]
+        assert finished.outcome == "completed"
+        assert [f.exec_id for f in fills] == sim_trades
+        assert sum(f.qty for f in fills) == QTY
+        assert detail["resolution"] == "filled"
+
     async def test_reconnect_when_order_never_received_treats_it_as_not_placed(
         self,
     ) -> None:
