@@ -24,8 +24,8 @@ among open orders: an id sent once in this process is never sent again (REJECTED
 ``DUPLICATE_REASON``), and an order past its deadline is refused before it is sent.
 ``query`` asks REST: ``QueryOrders`` by Kraken id when known, else ``OpenOrders`` and then
 ``ClosedOrders``, both filtered by ``cl_ord_id`` (an order whose acknowledgement was lost with
-the connection and that closed since is found there, cancelled or filled); an order found in
-none was never received.
+the connection and that closed since is found there, cancelled or filled; so is an order an
+earlier process placed); an order found in none was never received.
 """
 
 from __future__ import annotations
@@ -347,10 +347,10 @@ class LiveVenue:
         known = self._known.get(cl_ord_id)
         try:
             if known is not None and known.order_id:
-                result = await self._rest.query_orders([known.order_id])
-                info = result.get(known.order_id)
+                order_id = known.order_id
+                info = (await self._rest.query_orders([order_id])).get(order_id)
             else:
-                info = await self._find_by_client_id(cl_ord_id)
+                order_id, info = await self._find_by_client_id(cl_ord_id)
         except KrakenError as error:
             log.warning("live.query_refused", cl_ord_id=cl_ord_id, error=error.code)
             return None
@@ -358,9 +358,9 @@ class LiveVenue:
             raise VenueUnavailable(self.name, f"query failed: {error}") from error
         if info is None:
             return None
-        return self._status_from_rest(cl_ord_id, info)
+        return self._status_from_rest(cl_ord_id, order_id, info)
 
-    async def _find_by_client_id(self, cl_ord_id: str) -> Mapping[str, Any] | None:
+    async def _find_by_client_id(self, cl_ord_id: str) -> tuple[str, Mapping[str, Any] | None]:
         """An order whose Kraken id was never learnt: ``OpenOrders``, then ``ClosedOrders``,
         both filtered by ``cl_ord_id`` (the ack may have been lost and the order closed)."""
         open_orders = (await self._rest.open_orders(cl_ord_id=cl_ord_id)).get("open", {})
@@ -371,11 +371,13 @@ class LiveVenue:
             if found is not None:
                 log.info("live.found_closed", cl_ord_id=cl_ord_id, order_id=found[0])
         if found is None:
-            return None
+            return "", None
         self._learn_order_id(cl_ord_id, found[0])
-        return found[1]
+        return found
 
-    def _status_from_rest(self, cl_ord_id: str, info: Mapping[str, Any]) -> ExecutionReport:
+    def _status_from_rest(
+        self, cl_ord_id: str, order_id: str, info: Mapping[str, Any]
+    ) -> ExecutionReport:
         known = self._known.get(cl_ord_id)
         descr = info.get("descr") or {}
         side = Side(descr.get("type", known.order.side.value if known else "buy"))
@@ -393,7 +395,7 @@ class LiveVenue:
             order_qty=qty,
             cum_qty=cum,
             at=trio.current_time(),
-            venue_order_id=known.order_id if known else "",
+            venue_order_id=order_id,
             reason=str(info.get("reason") or ""),
             cum_cost=Decimal(str(info.get("cost", "0"))),
             cum_fee=Decimal(str(info.get("fee", "0"))),

@@ -29,8 +29,9 @@ Decision (in ADR form until docs/adr has it):
     Consequences: a leg lost in transit turns a cycle into a broken one that unwinds, rather
     than a late copy of the leg; an order whose ack and stream were both lost and that closed
     since is found by its ``cl_ord_id`` in REST ``ClosedOrders`` (cancelled or filled, its
-    fills through the snapshot's last 50 fills). A crash of the whole process still loses the
-    memory.
+    fills through the snapshot's last 50 fills). A crash of the whole process loses the
+    memory; the next process resolves the orders the ``orders`` table left unfinished
+    (``_restart``), but not their cycles.
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import attrs
+import pytest
 import trio
 import trio.testing
 
@@ -27,8 +29,11 @@ from arbitrade.execution import (
     ExecType,
     ExecutionReport,
     ExecutionSettings,
+    LiveVenue,
+    OrderRequest,
     ScriptedVenue,
     load_unfinished_orders,
+    resolve_unfinished,
     run_trading_io,
     silent,
     trading_supervisor,
@@ -37,13 +42,17 @@ from arbitrade.messages import (
     TOPIC_AUDIT,
     TOPIC_OPPORTUNITIES,
     TOPIC_ORDERS,
+    AuditEvent,
     OrderState,
     OrderUpdate,
     Side,
 )
 from arbitrade.persistence import Batch, DuckDBWriter, TableRows, mapping_for
 from arbitrade.risk import RiskSettings
+from arbitrade.sim import DEFAULT_API_KEY, SimConfig, serve_simulator
+from arbitrade.sim._book import Side as BookSide
 from tests.execution.test_actors import one_leg
+from tests.execution.test_live import LIVE
 from tests.execution.tree import RICH, WALL
 
 D = Decimal
@@ -212,3 +221,53 @@ def drain(subscription: Subscription) -> list[Any]:
             events.append(subscription.receive_nowait())
         except trio.WouldBlock:
             return events
+
+
+@pytest.mark.slow
+class TestProcessRestartOnSimulator:
+    async def test_resolve_when_new_process_finds_order_closed_names_it_cancelled(
+        self,
+    ) -> None:
+        """A new process's live venue never saw the order, yet finds it by ``cl_ord_id``
+        among Kraken's closed orders: the stored PENDING row ends CANCELLED."""
+        config = SimConfig(symbols=("BTC/USD",), ticking=False)
+        async with trio.open_nursery() as nursery:
+            running = await nursery.start(serve_simulator, config)
+            settings = attrs.evolve(
+                LIVE,
+                kraken_rest_url=running.rest_url,
+                kraken_ws_private_url=running.ws_private_url,
+            )
+            book = running.simulator.model.book("BTC/USD")
+            pair = running.simulator.universe.pair("BTC/USD")
+            bid = D(book.best(BookSide.BID) or 0).scaleb(-pair.price_precision)
+            price = (bid * D("0.9")).quantize(D(1).scaleb(-pair.price_precision))
+            order = OrderRequest(
+                "before-kill-1", "BTC/USD", Side.BUY, D("0.01"), price, trio.current_time() + 5
+            )
+            async with trio.open_nursery() as first_process:
+                old = LiveVenue(settings)
+                await first_process.start(old.run)
+                await old.submit(order)
+                with trio.fail_after(10):
+                    while not running.simulator.engine.find_orders(  # noqa: ASYNC110 - sockets
+                        DEFAULT_API_KEY, cl_ord_ids=[order.cl_ord_id]
+                    ):
+                        await trio.sleep(0.01)
+                first_process.cancel_scope.cancel()  # the kill: its memory is gone
+            row = attrs.evolve(
+                stored("x", OrderState.PENDING), cl_ord_id=order.cl_ord_id, limit_price=price
+            )
+            async with trio.open_nursery() as second_process:
+                new = LiveVenue(settings)
+                await second_process.start(new.run)
+                events = await resolve_unfinished(new, [row], lambda now: WALL + now)
+                second_process.cancel_scope.cancel()
+            nursery.cancel_scope.cancel()
+        updates = [e for e in events if isinstance(e, OrderUpdate)]
+        audits = [e for e in events if isinstance(e, AuditEvent)]
+        assert [a.kind for a in audits] == [RECOVERED_KIND, RECONCILED_KIND]
+        assert json.loads(audits[1].detail)["resolution"] == "cancelled"
+        (update,) = updates
+        assert (update.state, update.filled_qty) == (OrderState.CANCELLED, D(0))
+        assert update.venue_order_id != ""
