@@ -448,6 +448,8 @@ class BookFeed(_ConnectedFeed):
         """
         batch = self.settings.subscribe_batch
         chunks = [list(symbols[start : start + batch]) for start in range(0, len(symbols), batch)]
+        # Judged from the first data on, not from the last acknowledgement (late under load).
+        self._data_symbols = len(symbols)
         failures: list[str] = []
         closed: list[bool] = []
         async with trio.open_nursery() as nursery:
@@ -457,7 +459,6 @@ class BookFeed(_ConnectedFeed):
             return  # the watcher crashes this incarnation, naming the cause
         if failures:
             raise FeedDisconnected(self.channel, f"book subscription failed: {failures[0]}")
-        self._data_symbols = len(symbols)
         await self.publish_feed_state("subscribed", f"{len(symbols)} books")
         self.context.log.info(
             "feed.subscribed", books=len(symbols), depth=self.settings.depth, batches=len(chunks)
@@ -705,6 +706,7 @@ class ChannelFeed(_ConnectedFeed):
         batch = self.settings.subscribe_batch
         params: dict[str, Any] = {"snapshot": False} if self.channel == "trade" else {}
         failures: list[str] = []
+        self._data_symbols = len(symbols)  # stalls are judged from the first data on
 
         async def one(chunk: list[str]) -> None:
             try:
@@ -730,5 +732,4 @@ class ChannelFeed(_ConnectedFeed):
             return
         if failures:
             raise FeedDisconnected(self.channel, f"subscription failed: {failures[0]}")
-        self._data_symbols = len(symbols)
         await self.publish_feed_state("subscribed", f"{len(symbols)} symbols")
