@@ -19,6 +19,7 @@ import contextlib
 import gc
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,12 +43,13 @@ from arbitrade.execution import (
     LiveVenue,
     PaperVenue,
     Venue,
+    load_unfinished_orders,
     parse_balances,
     rates_from_taker_fees,
 )
 from arbitrade.graph import load_taker_fees
 from arbitrade.kraken import Transport, TrioWebsocketTransport
-from arbitrade.messages import StrategyMode
+from arbitrade.messages import OrderUpdate, StrategyMode
 from arbitrade.persistence import sink_child, writer_child
 
 if TYPE_CHECKING:
@@ -141,12 +143,14 @@ def build_tree(
     venue: Venue,
     *,
     market_transport: Transport | None = None,
+    unfinished_orders: Sequence[OrderUpdate] = (),
 ) -> SupervisorSpec:
     """The whole supervision tree of the live bot (sim, paper or live mode).
 
     :func:`engine_tree` with persistence, the exchange's public URL and the defaults.
     ``market_transport`` replaces the feeds' WebSocket transport (a recording one for
-    ``arbitrade run --record DIR``).
+    ``arbitrade run --record DIR``); ``unfinished_orders`` are the orders an earlier process
+    left unfinished (:func:`unfinished_orders_at_start`).
     """
     return engine_tree(
         components,
@@ -154,7 +158,22 @@ def build_tree(
         market_url=settings.kraken_ws_public_url,
         market_transport=market_transport,
         persistence=persistence_supervisor(settings, components),
+        unfinished_orders=unfinished_orders,
     )
+
+
+def unfinished_orders_at_start(settings: Settings) -> tuple[OrderUpdate, ...]:
+    """In live mode, the orders the last process left unfinished in DuckDB (read before the
+    writer locks the file); the executor resolves each at Kraken before its first cycle.
+
+    Paper and sim fills die with their process, so there is nothing to resolve there.
+    """
+    if settings.mode is not Mode.LIVE:
+        return ()
+    orders = load_unfinished_orders(settings.duckdb_path)
+    if orders:
+        log.warning("app.unfinished_orders", count=len(orders))
+    return orders
 
 
 def dashboard_state(settings: Settings, components: Components, system: System) -> AppState:
@@ -217,7 +236,13 @@ async def run_app(
             settings = await start_exchange(nursery, settings, simulator=simulator)
             venue = make_venue(settings, components)
             await nursery.start(venue.run)
-            tree = build_tree(settings, components, venue, market_transport=transport)
+            tree = build_tree(
+                settings,
+                components,
+                venue,
+                market_transport=transport,
+                unfinished_orders=unfinished_orders_at_start(settings),
+            )
             system: System = await nursery.start(run_system, tree)
             await nursery.start(run_tree_io, system, venue, components)
             await nursery.start(serve_dashboard, dashboard_state(settings, components, system))

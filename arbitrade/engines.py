@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Final
 
@@ -26,6 +26,7 @@ from arbitrade.execution import Venue, run_trading_io, trading_supervisor
 from arbitrade.graph import FeeRates, load_taker_fees
 from arbitrade.kraken import Transport
 from arbitrade.market.wiring import BOOK_FEED, PAIR_GRAPH, market_supervisor
+from arbitrade.messages import OrderUpdate
 from arbitrade.strategy.stat_arb import StatArb, StatArbScreener, forward_inputs
 
 ROOT: Final = "root"
@@ -50,6 +51,7 @@ def engine_tree(
     initial_balances: Mapping[str, Decimal] | None = None,
     graph_run_id: str | None = None,
     persistence: SupervisorSpec | None = None,
+    unfinished_orders: Sequence[OrderUpdate] = (),
 ) -> SupervisorSpec:
     """The supervision tree every mode runs: (persistence), trading, market, strategy.
 
@@ -73,6 +75,9 @@ def engine_tree(
             incarnation (None: random; a backtest fixes it so its reports repeat byte for byte).
         persistence: the persistence supervisor, started first and stopped last (None: no
             DuckDB; a backtest stores its report afterwards).
+        unfinished_orders: orders an earlier process left unfinished in DuckDB (live mode,
+            :func:`~arbitrade.execution.load_unfinished_orders`); the executor resolves them
+            at the venue before its first cycle.
 
     Raises:
         ConfigError: ``fees`` not given and the fees file is invalid.
@@ -108,6 +113,7 @@ def engine_tree(
             venue,
             initial_balances=initial_balances,
             wall_clock=wall_clock,
+            unfinished_orders=unfinished_orders,
         ),
         market,
         SupervisorSpec(
