@@ -52,6 +52,7 @@ def engine_tree(
     graph_run_id: str | None = None,
     persistence: SupervisorSpec | None = None,
     unfinished_orders: Sequence[OrderUpdate] = (),
+    market_connection_timers: bool = True,
 ) -> SupervisorSpec:
     """The supervision tree every mode runs: (persistence), trading, market, strategy.
 
@@ -78,6 +79,8 @@ def engine_tree(
         unfinished_orders: orders an earlier process left unfinished in DuckDB (live mode,
             :func:`~arbitrade.execution.load_unfinished_orders`); the executor resolves them
             at the venue before its first cycle.
+        market_connection_timers: False turns off the book feed's connection watch and ack
+            probe; only for a replay transport, whose connection never drops on its own.
 
     Raises:
         ConfigError: ``fees`` not given and the fees file is invalid.
@@ -89,6 +92,7 @@ def engine_tree(
         fees if fees is not None else load_taker_fees(components.graph),
         capital=capital if capital is not None else default_capital(components),
         transport=market_transport,
+        connection_timers=market_connection_timers,
     )
     if graph_run_id is not None:
         incarnations = itertools.count(1)

@@ -215,6 +215,7 @@ async def _replay(
     plan: _Plan,
     progress: Progress | None,
     should_stop: Callable[[], bool] | None,
+    connection_timers: bool,
 ) -> tuple[Collector, dict[str, Any]]:
     settings = inputs.settings
     seed = settings.seed
@@ -266,6 +267,7 @@ async def _replay(
         capital=settings.capital,
         initial_balances=settings.balances,
         wall_clock=wall_clock,
+        connection_timers=connection_timers,
     )
     first_frame = plan.times[0] if plan.times else BASE_TIME
     async with trio.open_nursery() as nursery:
@@ -303,6 +305,7 @@ async def _replay(
             "frames_recorded_in_range": plan.recorded,
             "requests_answered": transport.sent,
             "stopped_early": transport.position < total,
+            "connection_timers": connection_timers,
             "book_depth": plan.depth,
             "symbols": list(plan.symbols),
             "first_frame_wall": plan.first_wall,
@@ -321,9 +324,12 @@ def run_backtest(
     *,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    connection_timers: bool = True,
 ) -> BacktestReport:
     """Replay ``inputs`` through the whole tree and report (see :func:`replay_and_collect`)."""
-    return replay_and_collect(inputs, progress=progress, should_stop=should_stop)[0]
+    return replay_and_collect(
+        inputs, progress=progress, should_stop=should_stop, connection_timers=connection_timers
+    )[0]
 
 
 def replay_and_collect(
@@ -331,12 +337,20 @@ def replay_and_collect(
     *,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    connection_timers: bool = True,
 ) -> tuple[BacktestReport, Collector]:
     """Replay ``inputs`` through the whole tree; the report and every decision it counted.
 
     ``progress(done, total)`` is called every 1024 frames and at the end (from inside the run:
     keep it quick). ``should_stop()``, asked at the same moments, ends the replay early; the
     report then covers what was replayed and says ``stopped_early``.
+
+    ``connection_timers=False`` runs the book feed without its 50 ms connection watch and 1 s
+    ack probe (a replay's connection never drops): a faster run, but not the same run. Fewer
+    tasks change how the seeded scheduler breaks ties between events at one virtual instant
+    (an order reaching the venue and a book frame), so decisions can differ from a run with
+    the timers, as they can between two scheduler seeds. Two runs with the same value still
+    repeat byte for byte; the report's ``replay.connection_timers`` says which was used.
 
     Raises:
         RuntimeError: called from inside a Trio run.
@@ -355,6 +369,7 @@ def replay_and_collect(
             plan,
             progress,
             should_stop,
+            connection_timers,
             clock=trio.testing.MockClock(autojump_threshold=0),
         )
     finally:

@@ -34,12 +34,15 @@ def market_supervisor(
     transport: Transport | None = None,
     capital: Decimal | None = None,
     name: str = "market",
+    connection_timers: bool = True,
 ) -> SupervisorSpec:
     """Feeds (book first: it announces the instruments) and the pair graph, one for one.
 
     The graph starts before the feeds so it is subscribed to the bus when the first instrument
     snapshot goes out; after a crash of its own it catches up from the book feed. ``capital``
-    caps each cycle's start amount (see ``PairGraphActor``).
+    caps each cycle's start amount (see ``PairGraphActor``). ``connection_timers=False``
+    turns off the book feed's connection watch and ack probe: for a replay transport only
+    (see ``BookFeed``).
     """
     children: list[ChildSpec] = [
         ChildSpec(
@@ -53,7 +56,7 @@ def market_supervisor(
             BOOK_FEED,
             factory=BookFeed,
             args=(url, market),
-            kwargs={"transport": transport},
+            kwargs={"transport": transport, "connection_timers": connection_timers},
             backoff=FEED_BACKOFF,
             shutdown_timeout=2.0,
         ),
