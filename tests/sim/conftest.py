@@ -15,8 +15,11 @@ SMALL_SYMBOLS = (
 
 
 def small_config(**changes: object) -> SimConfig:
-    """A small, fast market: a dozen pairs, 20 ms ticks, no random mispricings."""
-    market = MarketSettings(tick_seconds=0.02, mispricing_rate=0.0, deep_levels_per_side=300)
+    """A small, fast market: a dozen pairs, 20 ms ticks, no random mispricings, deep books."""
+    # 200 kept levels: the depth-100 stream test subscribes ordinary pairs (DOGE/USD, SOL/ETH).
+    market = MarketSettings(
+        tick_seconds=0.02, mispricing_rate=0.0, deep_levels_per_side=300, kept_levels_per_side=200
+    )
     config = SimConfig(symbols=SMALL_SYMBOLS, market=market)
     return attrs.evolve(config, **changes)  # type: ignore[arg-type]
 

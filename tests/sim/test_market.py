@@ -68,7 +68,7 @@ class TestBooks:
                 assert best_bid is not None
                 assert best_ask is not None
                 assert best_bid < best_ask, symbol
-                assert book.level_count(Side.BID) >= 100
+                assert book.level_count(Side.BID) >= 25  # a depth-25 subscription fills
 
     def test_model_when_running_prints_trades_and_changes_books(self) -> None:
         """Ticks produce trades and book changes."""
@@ -110,3 +110,27 @@ class TestMispricing:
         opened = [m for r in model.run(400) for m in r.opened]
         assert 20 <= len(opened) <= 70
         assert all(abs(m.deviation_bps) >= 150 for m in opened)
+
+
+class TestBookSize:
+    def test_model_when_default_keeps_fifty_levels_on_ordinary_pairs_deep_on_majors(self) -> None:
+        """Ordinary pairs hold the 50 nearest levels (memory); tier-1 pairs keep deep books."""
+        model = MarketModel(build_universe(only=SMALL_SYMBOLS), seed=3)
+        model.run(20)
+        for side in (Side.BID, Side.ASK):
+            assert model.book("DOGE/USD").level_count(side) == 50
+            assert model.book("BTC/USD").level_count(side) == 1000
+
+    def test_model_when_fewer_levels_kept_keeps_the_same_gap_between_levels(self) -> None:
+        """Keeping fewer levels trims the far end: the near levels are spaced as before."""
+        universe = build_universe(only=SMALL_SYMBOLS)
+
+        def mean_gap(kept: int) -> float:
+            prices = (
+                MarketModel(universe, seed=3, settings=MarketSettings(kept_levels_per_side=kept))
+                .book("DOGE/USD")
+                .prices(Side.ASK)
+            )
+            return (prices[-1] - prices[0]) / (len(prices) - 1)
+
+        assert mean_gap(50) == pytest.approx(mean_gap(200), rel=0.3)
