@@ -20,8 +20,6 @@ import attrs
 import numpy as np
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from arbitrade.backtest._frames import METHOD_PREFIX, SCHEMA
 from arbitrade.config import ConfigError
@@ -169,6 +167,8 @@ class Frames:
 
 
 def _read(files: Sequence[Path]) -> pa.Table:
+    import pyarrow.parquet as pq  # lazy: ~5 MB a running bot need not hold
+
     tables = []
     for path in files:
         try:
@@ -206,6 +206,8 @@ def load_frames(files: Sequence[Path], *, symbols: Sequence[str] = ()) -> Frames
     Raises:
         ConfigError: a file is not a readable recording.
     """
+    import pyarrow.compute as pc  # lazy: ~6 MB a running bot need not hold
+
     table = _read(files)
     keep = pc.invert(pc.starts_with(table["channel"], METHOD_PREFIX))
     if symbols:
@@ -253,6 +255,9 @@ def recorded_symbols(files: Sequence[Path]) -> tuple[str, ...]:
     Raises:
         ConfigError: a file is not a readable recording.
     """
+    import pyarrow.compute as pc  # lazy: only a backtest reads recordings
+    import pyarrow.parquet as pq
+
     found: set[str] = set()
     for path in files:
         try:
