@@ -207,7 +207,7 @@ class ExecutorCore:
         switch the cycle finishes at once as ``rejected`` without sending anything.
         """
         effects = Effects()
-        if opportunity.id in self.cycles:
+        if self.memory.known_cycle(opportunity.id):
             log.warning("executor.duplicate_cycle", cycle_id=opportunity.id)
             return effects
         deadline = now + self.settings.order_deadline_seconds
@@ -555,6 +555,7 @@ class ExecutorCore:
             at=now,
         )
         log.info("executor.cycle_finished", cycle_id=cycle.id, outcome=outcome, pnl=str(pnl))
+        self.memory.finish(cycle)  # may forget older finished cycles (the memory's bound)
         return Effects(events=[finished])
 
     @classmethod

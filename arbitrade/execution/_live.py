@@ -26,6 +26,12 @@ among open orders: an id sent once in this process is never sent again (REJECTED
 ``ClosedOrders``, both filtered by ``cl_ord_id`` (an order whose acknowledgement was lost with
 the connection and that closed since is found there, cancelled or filled; so is an order an
 earlier process placed); an order found in none was never received.
+
+Memory is bounded: an order that ended (a terminal report) is kept whole until
+``finished_orders_kept`` newer ones have ended; then its Kraken id mapping is dropped (later
+executions of it are ignored, as those of another process's orders are) and only its
+``cl_ord_id`` is kept, among the last :data:`RETIRED_IDS_KEPT`, to refuse a duplicate.
+A query for a forgotten order still works: it asks Kraken by ``cl_ord_id``.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ import trio
 
 from arbitrade.config import Mode, Settings
 from arbitrade.execution._errors import VenueRefusedToStart, VenueUnavailable
+from arbitrade.execution._retention import RecentIds, Retention
 from arbitrade.execution._venue import (
     DEADLINE_REASON,
     DUPLICATE_REASON,
@@ -93,6 +100,10 @@ _REST_STATUSES: Final = {
     "canceled": OrderState.CANCELLED,
     "expired": OrderState.EXPIRED,
 }
+FINISHED_ORDERS_KEPT: Final = 1024
+"""Orders that ended the live venue keeps whole by default (their Kraken ids, fees)."""
+RETIRED_IDS_KEPT: Final = 65_536
+"""Ids of forgotten orders still refused as duplicates (about 100 bytes each)."""
 _MIN_DEADLINE: Final = 0.5
 _MAX_DEADLINE: Final = 60.0
 SNAPSHOT_WAIT: Final = 3.0
@@ -151,6 +162,7 @@ class LiveVenue:
         rest: a REST client (built from ``settings`` when None).
         ws: a private WebSocket client (built from ``settings`` when None).
         wall_clock: Unix time, for the ``deadline`` Kraken is sent.
+        finished_orders_kept: orders that ended kept whole (see the module docstring).
 
     Raises:
         VenueRefusedToStart: ``settings`` break a rule of :func:`check_live_settings`.
@@ -166,6 +178,7 @@ class LiveVenue:
         rest: KrakenRestClient | None = None,
         ws: KrakenWsClient | None = None,
         wall_clock: Callable[[], float] = time.time,
+        finished_orders_kept: int = FINISHED_ORDERS_KEPT,
     ) -> None:
         check_live_settings(settings)
         self._rest = rest or KrakenRestClient(
@@ -182,6 +195,11 @@ class LiveVenue:
         self._wall_clock = wall_clock
         self._known: dict[str, _Known] = {}
         self._by_order_id: dict[str, str] = {}
+        self._finished: Retention[str] = Retention(finished_orders_kept)
+        self._retired: RecentIds[None] = RecentIds(RETIRED_IDS_KEPT)
+        # Unbounded on purpose: the executor awaits ``submit`` and also drains these reports
+        # (through the pump into its mailbox); a bounded channel could leave both waiting on
+        # each other. Drained at once, it holds nothing in steady state.
         self._send, self._events = trio.open_memory_channel[VenueEvent](math.inf)
         self._nursery: trio.Nursery | None = None
         self._connected = False
@@ -249,7 +267,7 @@ class LiveVenue:
         if nursery is None:
             raise VenueUnavailable(self.name, "not running")
         now = trio.current_time()
-        if order.cl_ord_id in self._known:
+        if order.cl_ord_id in self._known or order.cl_ord_id in self._retired:
             self._emit(
                 self._report(order, ExecType.REJECTED, OrderState.REJECTED, DUPLICATE_REASON)
             )
@@ -358,7 +376,10 @@ class LiveVenue:
             raise VenueUnavailable(self.name, f"query failed: {error}") from error
         if info is None:
             return None
-        return self._status_from_rest(cl_ord_id, order_id, info)
+        report = self._status_from_rest(cl_ord_id, order_id, info)
+        if report.order_status.terminal:  # settled by the query, not by the stream
+            self._forget(self._finished.finish(cl_ord_id))
+        return report
 
     async def _find_by_client_id(self, cl_ord_id: str) -> tuple[str, Mapping[str, Any] | None]:
         """An order whose Kraken id was never learnt: ``OpenOrders``, then ``ClosedOrders``,
@@ -491,4 +512,15 @@ class LiveVenue:
         )
 
     def _emit(self, report: ExecutionReport) -> None:
+        if report.order_status.terminal and report.reason != DUPLICATE_REASON:
+            self._forget(self._finished.finish(report.cl_ord_id))
         self._send.send_nowait(report)
+
+    def _forget(self, cl_ord_ids: list[str]) -> None:
+        for cl_ord_id in cl_ord_ids:
+            known = self._known.pop(cl_ord_id, None)
+            if known is None:
+                continue
+            self._retired.add(cl_ord_id, None)
+            if known.order_id:
+                self._by_order_id.pop(known.order_id, None)

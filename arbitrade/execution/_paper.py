@@ -5,7 +5,8 @@ newest :class:`~arbitrade.messages.BookTop` of its pair as a taker, paying the t
 the quote asset. Liquidity taken from a book top stays taken until a newer top of that pair
 arrives, so two orders cannot both take the same level. With ``balances`` the venue keeps a
 ledger and rejects orders it could not pay for (``EOrder:Insufficient funds``); without, funds
-are unlimited.
+are unlimited. Memory is bounded: of the orders that ended only the last ``finished_orders_kept``
+are remembered whole (queries, cancels), and the ids of many more after that (duplicates).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import trio
 
 from arbitrade.execution._errors import VenueUnavailable
 from arbitrade.execution._matching import OrderTotals, Taken, match_ioc
+from arbitrade.execution._retention import RecentIds, Retention
 from arbitrade.execution._venue import (
     DEADLINE_REASON,
     DUPLICATE_REASON,
@@ -39,6 +41,10 @@ log = structlog.get_logger(__name__)
 
 UNKNOWN_PAIR_REASON = "EQuery:Unknown asset pair"
 INVALID_REASON = "EGeneral:Invalid arguments"
+FINISHED_ORDERS_KEPT = 1024
+"""Orders that ended the paper venue keeps whole by default (queries answer for them)."""
+RETIRED_IDS_KEPT = 65_536
+"""Ids of forgotten orders still refused as duplicates (about 100 bytes each)."""
 
 
 class _PaperOrder:
@@ -60,6 +66,15 @@ class PaperVenue:
         balances: starting ledger per asset; None means unlimited funds and no ledger.
         rates: the taker rate per symbol (a fee profile, see :func:`rates_from_taker_fees`);
             when given it wins over ``taker_fee_rate``.
+        finished_orders_kept: orders that ended (filled, cancelled, rejected, expired) kept
+            whole; an older one is forgotten when a newer one ends: ``query`` then answers
+            None for it (no record) and ``cancel`` ignores it, while ``submit`` of its id is
+            still refused as a duplicate for the next :data:`RETIRED_IDS_KEPT` forgotten ids.
+            The executor only queries orders it believes open, and every report of this venue
+            reaches it, so it never asks about a forgotten one.
+
+    Raises:
+        ValueError: ``finished_orders_kept`` is below 1.
     """
 
     name = "paper"
@@ -71,15 +86,21 @@ class PaperVenue:
         latency: float = 0.0,
         balances: Mapping[str, Decimal] | None = None,
         rates: Callable[[str], Decimal] | None = None,
+        finished_orders_kept: int = FINISHED_ORDERS_KEPT,
     ) -> None:
         self.taker_fee_rate = taker_fee_rate
         self._rates = rates
         self.latency = latency
         self._ledger = dict(balances) if balances is not None else None
+        # Unbounded on purpose: the executor awaits ``submit`` and is also the one draining
+        # these reports (through the pump into its mailbox); a bounded channel could leave the
+        # two waiting on each other. Drained at once, it holds nothing in steady state.
         self._send, self._events = trio.open_memory_channel[VenueEvent](math.inf)
         self._books: dict[str, BookTop] = {}
         self._taken: dict[str, Taken] = {}
         self._orders: dict[str, _PaperOrder] = {}
+        self._finished: Retention[str] = Retention(finished_orders_kept)
+        self._retired: RecentIds[str] = RecentIds(RETIRED_IDS_KEPT)
         self._ids = itertools.count(1)
         self._nursery: trio.Nursery | None = None
         # orders waiting out the latency, in the order they were sent: one task matches them
@@ -121,8 +142,10 @@ class PaperVenue:
             raise VenueUnavailable(self.name, "not running")
         now = trio.current_time()
         known = self._orders.get(order.cl_ord_id)
-        if known is not None:
-            self._emit(self._reject(order, known.venue_order_id, DUPLICATE_REASON, now))
+        retired = self._retired.get(order.cl_ord_id)
+        if known is not None or retired is not None:
+            venue_id = known.venue_order_id if known is not None else retired or ""
+            self._emit(self._reject(order, venue_id, DUPLICATE_REASON, now))
             return
         venue_order_id = f"P{next(self._ids):08d}"
         pending = self._report(order, venue_order_id, ExecType.PENDING_NEW, OrderState.PENDING, now)
@@ -144,8 +167,8 @@ class PaperVenue:
                 self._match(due.popleft()[1])
 
     def _match(self, cl_ord_id: str) -> None:
-        paper = self._orders[cl_ord_id]
-        if paper.last.order_status.terminal:  # cancelled while waiting
+        paper = self._orders.get(cl_ord_id)
+        if paper is None or paper.last.order_status.terminal:  # cancelled while waiting
             return
         order, now = paper.order, trio.current_time()
         book = self._books.get(order.symbol)
@@ -202,7 +225,15 @@ class PaperVenue:
         paper = self._orders.get(report.cl_ord_id)
         if paper is not None and report.reason != DUPLICATE_REASON:
             paper.last = report
+            if report.order_status.terminal:
+                self._forget(self._finished.finish(report.cl_ord_id))
         self._send.send_nowait(report)
+
+    def _forget(self, cl_ord_ids: list[str]) -> None:
+        for cl_ord_id in cl_ord_ids:
+            paper = self._orders.pop(cl_ord_id, None)
+            if paper is not None:
+                self._retired.add(cl_ord_id, paper.venue_order_id)
 
     def _report(
         self,

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Final
 import attrs
 
 from arbitrade.execution._order import TrackedOrder
+from arbitrade.execution._retention import RecentIds, Retention
 from arbitrade.execution._venue import ExecutionReport
 from arbitrade.messages import OrderState
 
@@ -56,6 +57,10 @@ RECOVERED_KIND: Final = "execution.recovered"
 """Audit kind of a restarted executor resuming the cycles kept in its memory."""
 RECONNECT_TRIGGER: Final = "reconnect"
 RESTART_TRIGGER: Final = "executor_restart"
+FINISHED_CYCLES_KEPT: Final = 256
+"""Finished cycles (and their orders) an :class:`ExecutorMemory` keeps by default."""
+RETIRED_CYCLE_IDS_KEPT: Final = 65_536
+"""Ids of forgotten cycles still refused as duplicates (about 100 bytes each)."""
 
 _STILL_OPEN = frozenset({OrderState.PENDING, OrderState.OPEN, OrderState.PARTIALLY_FILLED})
 
@@ -79,6 +84,15 @@ class ExecutorMemory:
     The wiring creates one and hands the same object to every incarnation of the executor.
     It lives in the process: a crash of the whole process loses it (the orders table and the
     exchange's own records are then the only trace).
+
+    Bounded: cycles in flight are always kept; of the finished ones only the last
+    ``finished_cycles_kept`` stay, with their orders (and any belief about them). An older
+    finished cycle is forgotten when a newer one finishes: a report about one of its orders
+    arriving after that is logged as ``executor.unknown_report`` and ignored (every order of a
+    finished cycle is terminal, so only a late duplicate could come). Its id stays in
+    ``retired`` (the last :data:`RETIRED_CYCLE_IDS_KEPT`), so the same opportunity is still
+    refused as a duplicate; opportunity ids carry the detector's sequence number, so only a
+    replay of a recent message could repeat one.
     """
 
     cycles: dict[str, Cycle] = attrs.field(factory=dict)
@@ -88,6 +102,33 @@ class ExecutorMemory:
     """The kill switch as the executor last followed it (a restart must not release it)."""
     incarnations: int = 0
     """How many executor cores have used this memory (1 after the first start)."""
+    finished_cycles_kept: int = attrs.field(default=FINISHED_CYCLES_KEPT, kw_only=True)
+    """Finished cycles kept (at least 1); older ones are forgotten with their orders."""
+    finished: Retention[str] = attrs.field(init=False)
+    """Ids of the finished cycles kept, oldest first."""
+    retired: RecentIds[None] = attrs.field(
+        init=False, factory=lambda: RecentIds(RETIRED_CYCLE_IDS_KEPT)
+    )
+    """Ids of the cycles forgotten last (a duplicate opportunity is still refused)."""
+
+    @finished.default
+    def _finished_default(self) -> Retention[str]:
+        return Retention(self.finished_cycles_kept)
+
+    def known_cycle(self, cycle_id: str) -> bool:
+        """True if the cycle is kept, or was forgotten recently (a duplicate)."""
+        return cycle_id in self.cycles or cycle_id in self.retired
+
+    def finish(self, cycle: Cycle) -> None:
+        """Note that ``cycle`` finished; forget the oldest finished ones beyond the bound."""
+        for old_id in self.finished.finish(cycle.id):
+            old = self.cycles.pop(old_id, None)
+            self.retired.add(old_id, None)
+            if old is None:
+                continue
+            for order in old.orders():
+                self.orders.pop(order.cl_ord_id, None)
+                self.beliefs.pop(order.cl_ord_id, None)
 
 
 def correction_detail(
