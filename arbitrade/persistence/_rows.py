@@ -50,6 +50,7 @@ from arbitrade.persistence._tables import (
     SUPERVISOR_EVENTS,
     Table,
 )
+from arbitrade.strategy._stat_messages import ClosePosition
 
 type Row = tuple[Any, ...]
 
@@ -104,6 +105,19 @@ def _opportunity_row(o: Opportunity) -> Row:
         o.book_ages,
         o.received_at,
         o.detected_at,
+        "",
+        "",
+        "",
+    )
+
+
+def _close_row(c: ClosePosition) -> Row:
+    return (*_opportunity_row(c.opportunity)[:-3], c.position_id, c.pair, c.reason)
+
+
+def _close_from_row(row: Row) -> ClosePosition:
+    return ClosePosition(
+        opportunity=_opportunity_from_row(row), pair=row[12], position_id=row[11], reason=row[13]
     )
 
 
@@ -332,8 +346,15 @@ _MAPPINGS: tuple[RowMapping[Any], ...] = (
         Opportunity,
         OPPORTUNITIES,
         _opportunity_row,
-        _select_all(OPPORTUNITIES),
+        _select_all(OPPORTUNITIES, "WHERE closes_position = ''"),
         _opportunity_from_row,
+    ),
+    RowMapping(
+        ClosePosition,
+        OPPORTUNITIES,
+        _close_row,
+        _select_all(OPPORTUNITIES, "WHERE closes_position <> ''"),
+        _close_from_row,
     ),
     RowMapping(RiskAccepted, RISK_DECISIONS, _accepted_row, _SELECT_ACCEPTED, _accepted_from_row),
     RowMapping(

@@ -73,7 +73,16 @@ _INITIAL = (
         committed_at_wall DOUBLE NOT NULL)""",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial tables", _INITIAL),)
+_CLOSE_COLUMNS = tuple(
+    f"ALTER TABLE opportunities ADD COLUMN {name} VARCHAR DEFAULT ''"
+    for name in ("closes_position", "close_pair", "close_reason")
+)
+"""Version 2: stat-arb closes (ClosePosition) are opportunities rows that name their position."""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial tables", _INITIAL),
+    Migration(2, "opportunities: stat-arb close columns", _CLOSE_COLUMNS),
+)
 """Every migration, oldest first. Append; never edit a released one."""
 
 _CREATE_LEDGER = """CREATE TABLE IF NOT EXISTS schema_migrations (

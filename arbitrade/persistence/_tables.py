@@ -114,6 +114,11 @@ OPPORTUNITIES = Table(
         Column("book_ages", "DOUBLE[]", pa.list_(pa.float64())),
         real("received_at"),
         real("detected_at"),
+        # A stat-arb ClosePosition's opportunity is a row here too (its cycle's orders and
+        # fills point at its id); these say which position it closes. '' on every other row.
+        text("closes_position"),
+        text("close_pair"),
+        text("close_reason"),
     ),
 )
 

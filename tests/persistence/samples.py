@@ -20,6 +20,7 @@ from arbitrade.messages import (
     Side,
 )
 from arbitrade.persistence import RecordedFrame
+from arbitrade.strategy.stat_arb import ClosePosition
 
 OPPORTUNITY = Opportunity(
     id="opp-1",
@@ -39,11 +40,31 @@ OPPORTUNITY = Opportunity(
     detected_at=1234.000042,
 )
 
+CLOSE = ClosePosition(
+    opportunity=Opportunity(
+        id="stat-7",
+        strategy="stat_arb",
+        home="USD",
+        legs=(Leg("ETH/USD", Side.SELL, Decimal("3356.12"), Decimal("0.25"), "ETH", "USD"),),
+        start_amount=Decimal("0.25"),
+        end_amount=Decimal("839.03"),
+        profit=Decimal("0"),
+        profit_bps=Decimal("0"),
+        book_ages=(0.01,),
+        received_at=1240.5,
+        detected_at=1240.5,
+    ),
+    pair="ETH/USD~BTC/USD",
+    position_id="stat-3",
+    reason="exit",
+)
+
 
 def samples() -> list[Any]:
     """Every persisted type once (RiskAccepted after its opportunity, as on the bus)."""
     return [
         OPPORTUNITY,
+        CLOSE,
         RiskAccepted(opportunity=OPPORTUNITY, at=1234.5),
         RiskRejected("opp-2", "min_profit", '{"bps": "0.4"}', 1235.0),
         OrderUpdate(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from actors import SupervisorEvent
-from arbitrade.messages import BookTop, Fill, Side
+from arbitrade.messages import BookTop, Fill, Opportunity, Side
 from arbitrade.persistence import (
     ROW_MAPPINGS,
     DuckDBWriter,
@@ -19,6 +19,7 @@ from arbitrade.persistence import (
     read_messages,
 )
 from arbitrade.persistence._buffer import RowBuffer
+from arbitrade.strategy.stat_arb import ClosePosition
 from tests.persistence.samples import samples
 
 
@@ -63,6 +64,7 @@ class TestRoundTrip:
         tables = {cls.__name__: mapping.table.name for cls, mapping in ROW_MAPPINGS.items()}
         assert tables == {
             "Opportunity": "opportunities",
+            "ClosePosition": "opportunities",
             "RiskAccepted": "risk_decisions",
             "RiskRejected": "risk_decisions",
             "OrderUpdate": "orders",
@@ -73,6 +75,19 @@ class TestRoundTrip:
             "SupervisorEvent": "supervisor_events",
             "RecordedFrame": "market_frames",
         }
+
+    def test_read_when_close_and_opportunity_share_the_table_keeps_them_apart(
+        self, written: DuckDBWriter
+    ) -> None:
+        """A stat-arb close is an opportunities row naming its position; each reads as its kind."""
+        connection = written.connection
+        rows = connection.execute(
+            "SELECT id, closes_position, close_pair, close_reason FROM opportunities ORDER BY id"
+        ).fetchall()
+        assert rows == [("opp-1", "", "", ""), ("stat-7", "stat-3", "ETH/USD~BTC/USD", "exit")]
+        assert [o.id for o in read_messages(connection, Opportunity)] == ["opp-1"]
+        (close,) = read_messages(connection, ClosePosition)
+        assert (close.position_id, close.reason) == ("stat-3", "exit")
 
     def test_read_when_supervisor_events_written_returns_each_subclass(
         self, tmp_path: Path

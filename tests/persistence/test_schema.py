@@ -67,6 +67,20 @@ class TestMigrate:
         assert migrate(connection, migrations=(*MIGRATIONS, later)) == (later.version,)
         assert "notes" in _tables(connection)
 
+    def test_migrate_when_version_1_holds_opportunities_adds_empty_close_columns(self) -> None:
+        """Version 2 gives existing opportunities rows '' in the stat-arb close columns."""
+        connection = duckdb.connect()
+        migrate(connection, migrations=MIGRATIONS[:1])
+        connection.execute(
+            "INSERT INTO opportunities VALUES "
+            "('o1', 'triangular', 'USD', [], 1, 1, 0, 0, [], 1.0, 1.0)"
+        )
+        assert migrate(connection) == (2,)
+        rows = connection.execute(
+            "SELECT id, closes_position, close_pair, close_reason FROM opportunities"
+        ).fetchall()
+        assert rows == [("o1", "", "", "")]
+
     def test_migrate_when_database_is_newer_refuses(self) -> None:
         """A database migrated by newer code is left untouched."""
         connection = duckdb.connect()
