@@ -37,11 +37,12 @@ independently):
 
 from __future__ import annotations
 
+import decimal
 import enum
 from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
-from math import floor
+from functools import lru_cache
 
 import attrs
 
@@ -106,15 +107,19 @@ def _ideal_segments(leg: LegBook) -> list[tuple[Fraction, Fraction]]:
     return segments
 
 
-def ideal_first_leg_qty(legs: Sequence[LegBook], threshold: Fraction) -> Fraction:
+def ideal_first_leg_qty(
+    legs: Sequence[LegBook], threshold: Fraction, approximate: float | None = None
+) -> Fraction:
     """Leg 1's base quantity at the ideal size ``x*`` (definition 2).
 
     Fast path: a float walk finds the stopping boundary, which is then computed and verified
     exactly (``_walk``); on a failed check (float error near a tie) the exact walk decides.
+    ``approximate`` is ``float(threshold)`` when the caller has it (it only steers the float
+    walk: the result is exact either way).
     """
     if any(not leg.levels for leg in legs):
         return Fraction(0)
-    stop = float_walk_stop(legs, float(threshold))
+    stop = float_walk_stop(legs, float(threshold) if approximate is None else approximate)
     if stop is None:
         if not rates_exceed(legs, [0] * len(legs), threshold):
             return Fraction(0)
@@ -223,6 +228,13 @@ def _fill(leg: LegBook, qty_lots: int) -> SizedLeg:
     return SizedLeg(qty_lots, limit, qty, Fraction(notional * (fee_den - fee_num), scale))
 
 
+@lru_cache(maxsize=64)
+def _threshold(min_profit_bps: Fraction) -> tuple[Fraction, float]:
+    """The marginal threshold ``m`` (definition 2), exactly and as a float."""
+    threshold = ONE + min_profit_bps / 10_000
+    return threshold, float(threshold)
+
+
 def size_cycle(
     legs: Sequence[LegBook], min_profit_bps: Fraction = Fraction(0)
 ) -> SizedCycle | SizingRejected:
@@ -231,8 +243,8 @@ def size_cycle(
     Returns the rounded orders, or the reason the cycle yields no opportunity. Never raises on
     thin, empty or crossed books: they simply give no edge.
     """
-    threshold = ONE + min_profit_bps / 10_000
-    first_qty = ideal_first_leg_qty(legs, threshold)
+    threshold, approximate = _threshold(min_profit_bps)
+    first_qty = ideal_first_leg_qty(legs, threshold, approximate)
     if first_qty <= 0:
         return SizingRejected.NO_EDGE
     first = legs[0]
@@ -256,31 +268,49 @@ def size_cycle(
         sized.append(order)
         budget = order.received
     start, end = sized[0].spent, sized[-1].received
-    if end <= start or (end - start) * 10_000 < min_profit_bps * start:
+    # end <= start, or (end - start) * 10_000 < min_profit_bps * start, cross-multiplied
+    # over the (positive) denominators: exact, without building Fractions
+    start_num, start_den = start.numerator, start.denominator
+    end_num, end_den = end.numerator, end.denominator
+    gain = end_num * start_den - start_num * end_den
+    if gain <= 0 or gain * 10_000 * min_profit_bps.denominator < (
+        min_profit_bps.numerator * start_num * end_den
+    ):
         return SizingRejected.UNPROFITABLE_AFTER_ROUNDING
     return SizedCycle(tuple(sized), start, end)
 
 
-def exact_decimal(value: Fraction) -> Decimal:
-    """``value`` as an exact Decimal.
+def exact_decimal(value: Fraction, context: decimal.Context | None = None) -> Decimal:
+    """``value`` as an exact Decimal, within ``context``'s precision.
+
+    The last step rounds to the precision of ``context`` (None: the current context, 28
+    digits by default), so a value with more significant digits than that is rounded.
 
     Raises:
         ValueError: the denominator has a prime factor other than 2 and 5 (no finite decimal).
     """
     denominator = value.denominator
-    twos = fives = 0
-    while denominator % 2 == 0:
-        denominator //= 2
-        twos += 1
+    twos = (denominator & -denominator).bit_length() - 1  # trailing zero bits
+    denominator >>= twos
+    fives = 0
     while denominator % 5 == 0:
         denominator //= 5
         fives += 1
     if denominator != 1:
         raise ValueError(f"{value} has no finite decimal expansion")
     digits = max(twos, fives)
-    return Decimal(value.numerator * 10**digits // value.denominator).scaleb(-digits)
+    return Decimal(value.numerator * 10**digits // value.denominator).scaleb(-digits, context)
 
 
 def basis_points(profit: Fraction, start: Fraction) -> Decimal:
-    """``profit / start`` in basis points, rounded down to 0.01 bp."""
-    return Decimal(floor(profit * 1_000_000 / start)).scaleb(-2)
+    """``profit / start`` in basis points, rounded down to 0.01 bp.
+
+    Raises:
+        ZeroDivisionError: ``start`` is zero.
+    """
+    # floor(profit * 1_000_000 / start) in integers (denominators are positive)
+    numerator = profit.numerator * start.denominator * 1_000_000
+    denominator = profit.denominator * start.numerator
+    if denominator < 0:
+        numerator, denominator = -numerator, -denominator
+    return Decimal(numerator // denominator).scaleb(-2)

@@ -14,39 +14,65 @@ from __future__ import annotations
 import decimal
 from collections.abc import Mapping
 from fractions import Fraction
-from math import floor
 
 import attrs
 
 from arbitrade.graph import LegBook, PairGraph, SizingRejected, size_cycle
+from arbitrade.graph._sizing import basis_points, exact_decimal
 from arbitrade.messages import BookTop, Leg, Opportunity, Side
 
 _EXACT = decimal.Context(prec=80)
 
 
 def _decimal(value: Fraction) -> decimal.Decimal:
-    """Exact for the 2**a * 5**b denominators sizing produces (80 digits otherwise)."""
-    return _EXACT.divide(decimal.Decimal(value.numerator), decimal.Decimal(value.denominator))
+    """Exact for the 2**a * 5**b denominators sizing produces (80 digits otherwise).
+
+    The exact case takes the integer route (``exact_decimal``): the same value and exponent
+    as the 80-digit division (no trailing zeros, exponent at most 0), at a fraction of its cost.
+    """
+    try:
+        return exact_decimal(value, _EXACT)
+    except ValueError:
+        return _EXACT.divide(decimal.Decimal(value.numerator), decimal.Decimal(value.denominator))
 
 
 def _cap(leg: LegBook, capital: Fraction) -> LegBook:
+    """``leg`` with its levels cut where their cost (fee included for a buy) reaches
+    ``capital``: whole levels while they fit, then the lots the rest pays for, rounded down.
+
+    Integer arithmetic: the capital is scaled once to the leg's notional units (ticks x lots
+    times the fee factor's denominator, or lots for a sell), as ``_sizing`` does.
+    """
     levels: list[tuple[int, int]] = []
-    left = capital
-    for ticks, lots in leg.levels:
-        qty = Fraction(lots, 10**leg.qty_precision)
-        unit = (
-            Fraction(ticks, 10**leg.price_precision) * (1 + leg.fee_rate)
-            if leg.side is Side.BUY
-            else Fraction(1)
-        )
-        if qty * unit <= left:
-            levels.append((ticks, lots))
-            left -= qty * unit
-            continue
-        partial = floor(left / unit * 10**leg.qty_precision)
-        if partial > 0:
-            levels.append((ticks, partial))
-        break
+    qty_scale = 10**leg.qty_precision
+    if leg.side is Side.BUY:
+        fee_num, fee_den = leg.fee_rate.numerator, leg.fee_rate.denominator
+        # a level costs lots * ticks * (den + num) / (den * 10**(pp + qp)) home units
+        unit = capital.denominator * (fee_den + fee_num)
+        left = capital.numerator * fee_den * 10**leg.price_precision * qty_scale
+        for ticks, lots in leg.levels:
+            need = lots * ticks * unit
+            if need <= left:
+                levels.append((ticks, lots))
+                left -= need
+                continue
+            partial = left // (ticks * unit)
+            if partial > 0:
+                levels.append((ticks, partial))
+            break
+    else:
+        # a level costs lots / 10**qp units of the home asset
+        left = capital.numerator * qty_scale
+        for ticks, lots in leg.levels:
+            need = lots * capital.denominator
+            if need <= left:
+                levels.append((ticks, lots))
+                left -= need
+                continue
+            partial = left // capital.denominator
+            if partial > 0:
+                levels.append((ticks, partial))
+            break
     return attrs.evolve(leg, levels=tuple(levels))
 
 
@@ -104,5 +130,5 @@ def resize_to_capital(
         start_amount=_decimal(sized.start),
         end_amount=_decimal(sized.end),
         profit=_decimal(sized.profit),
-        profit_bps=decimal.Decimal(floor(sized.profit * 1_000_000 / sized.start)).scaleb(-2),
+        profit_bps=basis_points(sized.profit, sized.start),
     )
