@@ -10,6 +10,13 @@ has loaded. Target (../shared/targets.md): at most 300 MB and flat over an hour.
     .venv/bin/python benchmarks/bench_memory.py --minutes 5
     .venv/bin/python benchmarks/bench_memory.py --minutes 30 --warmup 5
     .venv/bin/python benchmarks/bench_memory.py --minutes 10 --tracemalloc
+    .venv/bin/python benchmarks/bench_memory.py --minutes 6 --arena-max 0 --trim-every 0
+
+``--arena-max N`` runs the bot with glibc's ``MALLOC_ARENA_MAX=N`` (the script re-executes
+itself with it; 2 by default, as ``scripts/run.sh`` and the Dockerfile set it; 0 leaves
+glibc's default of 8 per core), and ``--trim-every S`` calls glibc's ``malloc_trim(0)`` every
+S seconds (60 by default, 0: never) and reports what the calls gave back to the system:
+together they tell memory the process still uses from memory glibc kept after it was freed.
 
 The figure includes the embedded simulator (its ~1,000 books and market model live in the same
 process, as they do under ``arbitrade run`` in sim mode). ``--tracemalloc`` starts tracing at
@@ -28,6 +35,8 @@ from __future__ import annotations
 
 import argparse
 import collections
+import ctypes
+import ctypes.util
 import gc
 import os
 import sys
@@ -110,6 +119,32 @@ def count_objects() -> collections.Counter[str]:
     )
 
 
+class Trimmer:
+    """Call glibc's ``malloc_trim(0)`` now and then; add up what RSS fell by across calls."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.calls = 0
+        self.released = 0
+        self.last_released = 0
+        name = ctypes.util.find_library("c")
+        self._trim = getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+
+    def trim(self) -> None:
+        if self._trim is None:
+            return
+        before = rss_bytes(self.pid) or 0
+        self._trim(0)
+        self.last_released = max(0, before - (rss_bytes(self.pid) or 0))
+        self.released += self.last_released
+        self.calls += 1
+
+    async def run(self, every: float) -> None:
+        while True:
+            await trio.sleep(every)
+            self.trim()
+
+
 def _mb(value: float) -> str:
     return f"{value / 1e6:.0f}"
 
@@ -119,6 +154,7 @@ async def measure(
     phases: list[tuple[str, float]],
     sampler: RssSampler,
     counts: list[collections.Counter[str]],
+    trimmer: Trimmer,
 ) -> None:
     pid = os.getpid()
     workdir = Path(tempfile.mkdtemp(prefix="arbitrade-mem-"))
@@ -140,6 +176,8 @@ async def measure(
         phases.append((f"bot up ({pairs} pairs)", float(rss_bytes(pid) or 0)))
         nursery.start_soon(_dashboard_reader, handle.dashboard_url)
         nursery.start_soon(sampler.run, args.sample)
+        if args.trim_every > 0:
+            nursery.start_soon(trimmer.run, args.trim_every)
         every = args.every * 60.0
         elapsed = 0.0
         total = args.minutes * 60.0
@@ -184,7 +222,20 @@ def main() -> None:
     parser.add_argument(
         "--objects", action="store_true", help="live objects by type: which counts grew"
     )
+    parser.add_argument(
+        "--arena-max", type=int, default=2, help="MALLOC_ARENA_MAX for the run (0: glibc default)"
+    )
+    parser.add_argument(
+        "--trim-every", type=float, default=60.0, help="seconds between malloc_trim(0) (0: never)"
+    )
     args = parser.parse_args()
+    wanted = str(args.arena_max) if args.arena_max > 0 else ""
+    if os.environ.get("MALLOC_ARENA_MAX", "") != wanted:
+        # glibc reads it once, at start-up: run again with the environment the run asks for
+        env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+        if wanted:
+            env["MALLOC_ARENA_MAX"] = wanted
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)
     if args.warmup is None:
         args.warmup = args.minutes / 2
     if args.every is None:
@@ -193,9 +244,15 @@ def main() -> None:
     phases = [("interpreter and imports", float(rss_bytes(os.getpid()) or 0))]
     sampler = RssSampler(os.getpid())
     counts: list[collections.Counter[str]] = []
-    trio.run(measure, args, phases, sampler, counts)
+    trimmer = Trimmer(os.getpid())
+    trio.run(measure, args, phases, sampler, counts, trimmer)
     samples = sampler.samples
-    table = Table(title=f"Memory, sim mode, {args.minutes:g} min, dashboard open")
+    arena = os.environ.get("MALLOC_ARENA_MAX", "glibc default")
+    trim = f"malloc_trim every {args.trim_every:g} s" if args.trim_every > 0 else "no malloc_trim"
+    table = Table(
+        title=f"Memory, sim mode, {args.minutes:g} min, dashboard open, "
+        f"MALLOC_ARENA_MAX={arena}, {trim}"
+    )
     table.add_column("what")
     table.add_column("RSS MB", justify="right")
     for name, value in phases:
@@ -212,6 +269,11 @@ def main() -> None:
             table.add_row(label, "-" if slope is None else f"{slope / 1e6:+.1f}")
         check = check_memory(samples)
         table.add_row("verdict (soak's check)", f"{check.verdict.value}: {check.detail}")
+    if trimmer.calls:
+        table.add_row(
+            f"malloc_trim gave back ({trimmer.calls} calls: total / last)",
+            f"{_mb(trimmer.released)} / {_mb(trimmer.last_released)}",
+        )
     loaded = [name for name in HEAVY_MODULES if name in sys.modules]
     table.add_row("heavy modules loaded", ", ".join(loaded) or "none")
     console = Console()
