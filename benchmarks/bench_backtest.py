@@ -1,17 +1,22 @@
 """Backtest throughput through the full actor pipeline, time per stage, and what recording costs.
 
     .venv/bin/python benchmarks/bench_backtest.py [--minutes 60] [--pairs 6] [--cache DIR]
-        [--latency-frames 20000] [--gap-us 3000]
+        [--latency-frames 20000] [--gap-us 3000] [--skip-latency] [--skip-stages]
 
 1. Records ``--minutes`` simulated minutes of the simulator's market (seed 7) over the first
    ``--pairs`` of BTC/USD, ETH/USD, ETH/BTC, SOL/USD, SOL/BTC, SOL/ETH, in-process on a virtual
-   clock (``record_simulator``; reused from ``--cache`` when given and present).
+   clock (``record_simulator``), into ``--cache`` (default: a folder under the system's temp
+   directory named for minutes and pairs, outside the repository); a folder that already
+   holds the recording is reused (an hour of 6 pairs: ~98k frames, ~7 MB, ~2 min to record).
 2. Replays it through the whole backtest tree, the one ``arbitrade run`` builds (replay
    transport -> WS client -> book feed -> book tops -> pair-graph actor -> risk gate ->
    executor -> simulated venue -> portfolio; the stat-arb actors idle) and
-   prints frames per second, then replays it again under a Trio instrument that times every
+   prints frames per second, twice, side by side: as backtests run by default (the book
+   feed's connection watch and ack probe on) and with ``connection_timers=False`` (each row
+   with its decisions digest: fewer tasks change how the seeded scheduler breaks ties, so the
+   digests may differ). Then it replays again under a Trio instrument that times every
    task step and prints each stage's share of the run (the instrument slows the run; read the
-   shares, not the rate, of that second run).
+   shares, not the rate, of that run).
 3. Tick-to-opportunity latency on the real clock: frames handed over every ``--gap-us``
    through the WS client, the real book feed and pair-graph actor (the app's market
    supervisor), from the moment the transport hands a
@@ -117,8 +122,10 @@ def _stage(task: trio.lowlevel.Task) -> str:
 
 
 def _recording(minutes: float, pairs: int, cache: Path | None) -> Path:
-    folder = cache or Path(tempfile.mkdtemp(prefix="bench-backtest-"))
-    if cache is None or not any(folder.rglob("*.parquet")):
+    folder = (
+        cache or Path(tempfile.gettempdir()) / f"arbitrade-bench-backtest-{pairs}p-{minutes:g}m"
+    )
+    if not folder.is_dir() or not any(folder.rglob("*.parquet")):
         started = time.perf_counter()
         result = record_simulator(folder, symbols=PAIRS[:pairs], seconds=minutes * 60, seed=7)
         print(
@@ -128,26 +135,35 @@ def _recording(minutes: float, pairs: int, cache: Path | None) -> Path:
     return folder
 
 
-def _throughput(folder: Path) -> None:
+def _throughput(folder: Path, stages: bool) -> None:
     settings = backtest_settings_from(
         {"events": [str(folder)], "balances": BALANCES, "capital": "1000", "seed": 1}
     )
     inputs = prepare_inputs(settings, hash_files=False)
-    started = time.perf_counter()
-    report = run_backtest(inputs)
-    elapsed = time.perf_counter() - started
-    frames = report.body["replay"]["frames"]  # fed to the book feed (see backtest._run)
-    figures = report.figures
-    simulated = report.body["replay"]["simulated_seconds"]
-    print(f"\nbacktest: {frames} frames, {simulated:.0f} simulated s")
+    rows = []
+    for timers in (True, False):
+        started = time.perf_counter()
+        cpu = time.process_time()
+        report = run_backtest(inputs, connection_timers=timers)
+        rows.append((timers, report, time.perf_counter() - started, time.process_time() - cpu))
+    replay = rows[0][1].body["replay"]
+    print(f"\nbacktest: {replay['frames']} frames, {replay['simulated_seconds']:.0f} simulated s")
     print(
-        f"{'frames':>10} {'wall s':>8} {'frames/s':>10} {'x realtime':>11}"
-        f" {'opps':>7} {'cycles':>7}"
+        f"{'feed timers':>11} {'frames':>8} {'wall s':>7} {'cpu s':>7} {'frames/s':>9}"
+        f" {'x realtime':>10} {'opps':>6} {'cycles':>6}  decisions_sha256"
     )
-    print(
-        f"{frames:>10} {elapsed:>8.1f} {frames / elapsed:>10,.0f} {simulated / elapsed:>11.0f}"
-        f" {figures['opportunities']:>7} {figures['cycles_attempted']:>7}"
-    )
+    for timers, report, elapsed, cpu in rows:
+        frames = report.body["replay"]["frames"]  # fed to the book feed (see backtest._run)
+        simulated = report.body["replay"]["simulated_seconds"]
+        figures = report.figures
+        print(
+            f"{'on' if timers else 'off':>11} {frames:>8} {elapsed:>7.1f} {cpu:>7.1f}"
+            f" {frames / elapsed:>9,.0f} {simulated / elapsed:>10.0f}"
+            f" {figures['opportunities']:>6} {figures['cycles_attempted']:>6}"
+            f"  {report.body['decisions_sha256'][:16]}"
+        )
+    if not stages:
+        return
     timer = _StageTimer()
     original = trio.run
 
@@ -283,10 +299,11 @@ def main() -> None:
     parser.add_argument("--latency-frames", type=int, default=20_000)
     parser.add_argument("--gap-us", type=float, default=3000.0)
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--skip-stages", action="store_true")
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
     folder = _recording(args.minutes, args.pairs, args.cache)
-    _throughput(folder)
+    _throughput(folder, not args.skip_stages)
     if not args.skip_latency:
         _latency(folder, args.latency_frames, args.gap_us)
 
