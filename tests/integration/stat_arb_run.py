@@ -21,16 +21,14 @@ import duckdb
 import trio
 import trio.testing
 
-from actors import ChildSpec, SupervisorSpec, run_system
-from arbitrade.app import ROOT, build_tree, make_venue
+from actors import SupervisorSpec, run_system
+from arbitrade.app import ROOT, make_venue
 from arbitrade.components import Components, load_components
 from arbitrade.config import Mode, Settings
 from arbitrade.execution import run_trading_io
-from arbitrade.graph import load_taker_fees
-from arbitrade.market.wiring import market_supervisor
 from arbitrade.sim import MarketSettings, SimConfig, Simulator
 from arbitrade.strategy.stat_arb import StatArbSettings, forward_inputs
-from tests.integration.virtual import InlineWriter, SimulatorTransport
+from tests.integration.virtual import virtual_tree
 
 SYMBOLS: Final = ("BTC/USD", "ETH/USD", "ETH/BTC")
 START_WALL: Final = 1_717_754_400.0  # 2024-06-07T10:00:00Z
@@ -72,21 +70,7 @@ async def _run(database: Path, seconds: float, components: Components, sim: SimC
     simulator = Simulator(sim, clock=lambda: START_WALL + trio.current_time())
     settings = Settings(mode=Mode.SIM, duckdb_path=database, app_port=0, sim_seed=sim.seed)
     venue = make_venue(settings, components)
-    tree = build_tree(settings, components, venue)
-    persistence = next(c for c in tree.children if c.name == "persistence")
-    assert isinstance(persistence, SupervisorSpec)
-    writer = ChildSpec(persistence.children[0].name, factory=InlineWriter, args=(database,))
-    tree = _swap(
-        tree, "persistence", attrs.evolve(persistence, children=[writer, *persistence.children[1:]])
-    )
-    market = market_supervisor(
-        "memory://sim/v2",
-        components.market,
-        components.graph,
-        load_taker_fees(components.graph),
-        transport=SimulatorTransport(simulator),
-    )
-    tree = _swap(tree, "market", market)
+    tree = virtual_tree(settings, components, venue, simulator, database)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_tick, simulator)
         await nursery.start(venue.run)

@@ -25,7 +25,8 @@ import trio.testing
 from actors import Actor, ChildSpec, SupervisorSpec, run_system
 from arbitrade.app import ROOT, build_tree, make_venue
 from arbitrade.components import Components
-from arbitrade.execution import run_trading_io
+from arbitrade.config import Settings
+from arbitrade.execution import Venue, run_trading_io
 from arbitrade.graph import load_taker_fees
 from arbitrade.kraken import KrakenConnectionClosed
 from arbitrade.market.wiring import market_supervisor
@@ -119,6 +120,32 @@ def _swap(tree: SupervisorSpec, name: str, replacement: SupervisorSpec) -> Super
     return attrs.evolve(tree, children=children)
 
 
+def virtual_tree(
+    settings: Settings,
+    components: Components,
+    venue: Venue,
+    simulator: Simulator,
+    database: Path,
+) -> SupervisorSpec:
+    """The app's tree with the writer inline (no thread) and the feeds on ``simulator``
+    in memory, so the whole tree runs on a virtual clock."""
+    tree = build_tree(settings, components, venue)
+    persistence = next(c for c in tree.children if c.name == "persistence")
+    assert isinstance(persistence, SupervisorSpec)
+    writer = ChildSpec(persistence.children[0].name, factory=InlineWriter, args=(database,))
+    tree = _swap(
+        tree, "persistence", attrs.evolve(persistence, children=[writer, *persistence.children[1:]])
+    )
+    market = market_supervisor(
+        "memory://sim/v2",
+        components.market,
+        components.graph,
+        load_taker_fees(components.graph),
+        transport=SimulatorTransport(simulator),
+    )
+    return _swap(tree, "market", market)
+
+
 async def _tick(simulator: Simulator) -> None:
     while True:
         await trio.sleep(simulator.model.settings.tick_seconds)
@@ -138,21 +165,7 @@ async def _run(database: Path, seconds: float) -> None:
     )
     settings = scenario.settings(database)
     venue = make_venue(settings, components)
-    tree = build_tree(settings, components, venue)
-    persistence = next(c for c in tree.children if c.name == "persistence")
-    assert isinstance(persistence, SupervisorSpec)
-    writer = ChildSpec(persistence.children[0].name, factory=InlineWriter, args=(database,))
-    tree = _swap(
-        tree, "persistence", attrs.evolve(persistence, children=[writer, *persistence.children[1:]])
-    )
-    market = market_supervisor(
-        "memory://sim/v2",
-        components.market,
-        components.graph,
-        load_taker_fees(components.graph),
-        transport=SimulatorTransport(simulator),
-    )
-    tree = _swap(tree, "market", market)
+    tree = virtual_tree(settings, components, venue, simulator, database)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_tick, simulator)
         await nursery.start(venue.run)
