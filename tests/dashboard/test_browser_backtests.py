@@ -9,30 +9,24 @@ Screenshots go to the artifacts folder the other browser tests use (printed at t
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 
 from arbitrade.backtest import store_report
 from arbitrade.backtest.sweep import PointRow
 from arbitrade.backtest.sweep._store import create_sweep, record_point
 from tests.dashboard.backtest_samples import make_report
+from tests.dashboard.browser import CHROMIUM, CHROMIUM_ARGS, REPO, artifacts_folder, serve_demo
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-REPO = Path(__file__).resolve().parents[2]
 TOKEN = "browser-backtests-operator-token"
 RECORDING = REPO / "tests" / "fixtures" / "recordings" / "sim-6pairs-3min"
 FEES = REPO / "config" / "fees.toml"
@@ -57,21 +51,9 @@ RECORD_STATES = """() => {
 """Keeps every state the streamed run panel shows: [status, events done, events in total]."""
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def artifacts(request: pytest.FixtureRequest) -> Path:
-    folder = Path(os.environ.get("ARBITRADE_TEST_ARTIFACTS", REPO / "test-artifacts")) / "dashboard"
-    folder.mkdir(parents=True, exist_ok=True)
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"backtests screenshots: {folder}")
-    return folder
+    return artifacts_folder(request, "backtests")
 
 
 SWEEP_ID = "sw-0000000000b1"
@@ -111,44 +93,14 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def demo(workdir: Path) -> Iterator[str]:
     """The demo dashboard on a free loopback port, working in a temporary folder."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "arbitrade.dashboard.demo", "--port", str(port), "--token", TOKEN],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=workdir,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            process.kill()
-            _, stderr = process.communicate(timeout=10)
-            pytest.fail(f"the demo did not become healthy: {stderr[-2000:]}")
+    with serve_demo(TOKEN, cwd=workdir, env={**os.environ, "PYTHONPATH": str(REPO)}) as base:
         yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
 
 
 @pytest.fixture(scope="module")
 def page() -> Iterator[Page]:
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
-        )
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1360, "height": 900})
         page = context.new_page()
         page.set_default_timeout(20_000)
