@@ -244,19 +244,7 @@ class CycleDetector:
         pair = self.graph.pairs[edge >> 1]
         top = self._books[edge >> 1]
         assert top is not None  # a passing ring has books on every edge
-        buys = bool(edge & 1)
-        levels = (top.asks if buys else top.bids)[: self.max_levels]
-        leg = LegBook(
-            side=Side.BUY if buys else Side.SELL,
-            levels=levels,
-            price_precision=top.price_precision,
-            qty_precision=top.qty_precision,
-            fee_rate=pair.fee_rate,
-            qty_step=pair.qty_step,
-            price_step=pair.price_step,
-            qty_min=pair.qty_min,
-            cost_min=pair.cost_min,
-        )
+        leg = pair.leg_book(Side.BUY if edge & 1 else Side.SELL, top, self.max_levels)
         self._leg_books[edge] = leg
         return leg
 

@@ -16,7 +16,8 @@ import structlog
 
 from arbitrade.graph._errors import UnknownPair
 from arbitrade.graph._fees import FeeRates
-from arbitrade.messages import Instrument, Side
+from arbitrade.graph._sizing_types import LegBook
+from arbitrade.messages import BookTop, Instrument, Side
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +41,21 @@ class GraphPair:
     def symbol(self) -> str:
         """The v2 symbol (``BTC/USD``)."""
         return self.instrument.symbol
+
+    def leg_book(self, side: Side, top: BookTop, max_levels: int) -> LegBook:
+        """What the sizing needs to take ``side`` of this pair from ``top``: the asks for a
+        buy, the bids for a sell (at most ``max_levels``), and the pair's rules."""
+        return LegBook(
+            side=side,
+            levels=(top.asks if side is Side.BUY else top.bids)[:max_levels],
+            price_precision=top.price_precision,
+            qty_precision=top.qty_precision,
+            fee_rate=self.fee_rate,
+            qty_step=self.qty_step,
+            price_step=self.price_step,
+            qty_min=self.qty_min,
+            cost_min=self.cost_min,
+        )
 
 
 @attrs.frozen

@@ -95,20 +95,7 @@ def resize_to_capital(
     books: list[LegBook] = []
     for leg in opportunity.legs:
         pair = graph.pair(leg.symbol)
-        top = tops[leg.symbol]
-        books.append(
-            LegBook(
-                side=leg.side,
-                levels=(top.asks if leg.side is Side.BUY else top.bids)[:max_levels],
-                price_precision=top.price_precision,
-                qty_precision=top.qty_precision,
-                fee_rate=pair.fee_rate,
-                qty_step=pair.qty_step,
-                price_step=pair.price_step,
-                qty_min=pair.qty_min,
-                cost_min=pair.cost_min,
-            )
-        )
+        books.append(pair.leg_book(leg.side, tops[leg.symbol], max_levels))
     books[0] = _cap(books[0], Fraction(capital))
     sized = size_cycle(books, Fraction(min_profit_bps))
     if isinstance(sized, SizingRejected):
