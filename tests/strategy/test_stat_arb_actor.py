@@ -177,6 +177,9 @@ async def test_stat_arb_when_screen_on_gets_result_from_screener(
         await harness.start_tree(tree)
         strategy = harness.registry.lookup("root/stat_arb")
         await feed(strategy, 70)
+        # The screen runs in a real thread; with a zero autojump threshold the virtual clock
+        # would race through the polls below (and the harness's shutdown) before it returns.
+        autojump_clock.autojump_threshold = 0.05
         snapshot: PairSnapshot | None = None
         for _ in range(100):
             [snapshot] = await strategy.ask(GetPairSnapshots())
