@@ -88,14 +88,6 @@ def _connect(traded: tuple[Path, list[CycleFinished]]) -> duckdb.DuckDBPyConnect
     return duckdb.connect(str(traded[0]), read_only=True)
 
 
-DEAD_LETTER_BUG = (
-    "the executor values leftovers at a VWAP (cost / qty, 28 significant digits), so a cycle "
-    "with a leftover priced over several levels has a PnL DECIMAL(38,18) cannot hold: its "
-    "CycleFinished and every later PortfolioSnapshot go to dead_letters "
-    "(arbitrade/execution/_executor.py, ExecutorCore._reference_prices)"
-)
-
-
 def _dead_letters(traded: tuple[Path, list[CycleFinished]]) -> list[tuple[str, str]]:
     with _connect(traded) as connection:
         return [
@@ -112,18 +104,13 @@ class TestTradingAgainstTheSimulator:
         self, traded: tuple[Path, list[CycleFinished]], stored: Stored
     ) -> None:
         """Every cycle seen on the bus during the run is stored with the same outcome and PnL
-        (in ``cycles``, or as a dead letter: see the xfail below)."""
+        (in ``cycles``)."""
         _, seen = traded
         rows = {cycle_id: (outcome, pnl) for cycle_id, outcome, _, pnl, _ in stored.cycles}
-        dead = [message for kind, message in _dead_letters(traded) if kind == "CycleFinished"]
         assert sum(c.outcome == "completed" for c in seen) >= COMPLETED_CYCLES
         for finished in seen:
-            if finished.cycle_id in rows:
-                assert rows[finished.cycle_id] == (finished.outcome, finished.pnl)
-            else:
-                assert any(repr(finished) == message for message in dead), finished
+            assert rows.get(finished.cycle_id) == (finished.outcome, finished.pnl), finished
 
-    @pytest.mark.xfail(reason=DEAD_LETTER_BUG, strict=False)
     def test_sink_when_trading_sends_nothing_to_dead_letters(
         self, traded: tuple[Path, list[CycleFinished]]
     ) -> None:
@@ -160,8 +147,6 @@ class TestTradingAgainstTheSimulator:
     ) -> None:
         """Starting paper balances moved by every stored fill (fees included) are the
         balances of the last snapshot, taken after the kill switch stilled trading."""
-        if any(kind == "PortfolioSnapshot" for kind, _ in _dead_letters(traded)):
-            pytest.xfail(DEAD_LETTER_BUG)  # the last snapshots are dead letters, not rows
         with _connect(traded) as connection:
             balances, at = connection.execute(
                 "SELECT balances, at_monotonic FROM portfolio_snapshots ORDER BY rowid DESC LIMIT 1"
