@@ -32,6 +32,14 @@ Memory is bounded: an order that ended (a terminal report) is kept whole until
 executions of it are ignored, as those of another process's orders are) and only its
 ``cl_ord_id`` is kept, among the last :data:`RETIRED_IDS_KEPT`, to refuse a duplicate.
 A query for a forgotten order still works: it asks Kraken by ``cl_ord_id``.
+
+Every fault the venue meets is audited (:mod:`arbitrade.execution._audit`, read from
+:attr:`LiveVenue.audit_events`; the trading wiring publishes them): each failed REST attempt
+(``venue.rest_error``, retried or given up), the private connection going quiet for
+:data:`STALL_AFTER` seconds or an acknowledged order hearing nothing on ``executions`` as long
+(``venue.private_stalled``, then ``venue.private_stall_ended``), and each connection change
+(``venue.connection``). Storms are throttled to one event per kind and subject every few
+seconds, with a count.
 """
 
 from __future__ import annotations
@@ -47,6 +55,12 @@ import structlog
 import trio
 
 from arbitrade.config import Mode, Settings
+from arbitrade.execution._audit import (
+    VENUE_CONNECTION,
+    VENUE_PRIVATE_STALL_ENDED,
+    VENUE_PRIVATE_STALLED,
+    VenueAuditor,
+)
 from arbitrade.execution._errors import VenueRefusedToStart, VenueUnavailable
 from arbitrade.execution._retention import RecentIds, Retention
 from arbitrade.execution._venue import (
@@ -73,7 +87,7 @@ from arbitrade.kraken import (
     UnknownOrder,
     normalize_asset,
 )
-from arbitrade.messages import BookTop, OrderState, Side
+from arbitrade.messages import AuditEvent, BookTop, OrderState, Side
 
 log = structlog.get_logger(__name__)
 
@@ -109,6 +123,9 @@ _MAX_DEADLINE: Final = 60.0
 SNAPSHOT_WAIT: Final = 3.0
 """Seconds a new connection waits for its executions snapshot before it is reported up."""
 _WATCH_INTERVAL: Final = 0.05
+STALL_AFTER: Final = 2.0
+"""Seconds of silence that make a stall: Kraken sends a heartbeat every second when idle, and
+an acknowledged order's executions follow within milliseconds."""
 
 
 def check_live_settings(settings: Settings) -> None:
@@ -143,13 +160,26 @@ def _rfc3339(wall: float) -> str:
     return dt.datetime.fromtimestamp(wall, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+class _Silence:
+    """The private connection's frame count and since when it has not moved."""
+
+    __slots__ = ("frames", "reported", "since")
+
+    def __init__(self, frames: int, since: float) -> None:
+        self.frames = frames
+        self.since = since
+        self.reported = False
+
+
 class _Known:
-    __slots__ = ("fees", "order", "order_id")
+    __slots__ = ("fees", "heard", "order", "order_id")
 
     def __init__(self, order: OrderRequest) -> None:
         self.order = order
         self.order_id = ""
         self.fees = Decimal(0)
+        self.heard = False
+        """An execution of it came on the executions channel."""
 
 
 class LiveVenue:
@@ -163,6 +193,7 @@ class LiveVenue:
         ws: a private WebSocket client (built from ``settings`` when None).
         wall_clock: Unix time, for the ``deadline`` Kraken is sent.
         finished_orders_kept: orders that ended kept whole (see the module docstring).
+        stall_after: seconds of silence that count as a private-connection stall.
 
     Raises:
         VenueRefusedToStart: ``settings`` break a rule of :func:`check_live_settings`.
@@ -179,8 +210,10 @@ class LiveVenue:
         ws: KrakenWsClient | None = None,
         wall_clock: Callable[[], float] = time.time,
         finished_orders_kept: int = FINISHED_ORDERS_KEPT,
+        stall_after: float = STALL_AFTER,
     ) -> None:
         check_live_settings(settings)
+        self._auditor = VenueAuditor(wall_clock=wall_clock)
         self._rest = rest or KrakenRestClient(
             settings.kraken_rest_url,
             api_key=settings.kraken_api_key,
@@ -191,8 +224,12 @@ class LiveVenue:
             token_provider=self._rest.get_websockets_token,
             on_message=self._on_message,
         )
+        self._rest.on_error = lambda seen: self._auditor.rest_error(seen, trio.current_time())
         self._rest_pair = rest_pair
         self._wall_clock = wall_clock
+        self._stall_after = stall_after
+        self._awaiting_executions: dict[str, float] = {}
+        """Orders acknowledged over WS and not heard of on executions yet: when acked."""
         self._known: dict[str, _Known] = {}
         self._by_order_id: dict[str, str] = {}
         self._finished: Retention[str] = Retention(finished_orders_kept)
@@ -211,6 +248,12 @@ class LiveVenue:
     def events(self) -> trio.MemoryReceiveChannel[VenueEvent]:
         """Execution reports and connection changes."""
         return self._events
+
+    @property
+    def audit_events(self) -> trio.MemoryReceiveChannel[AuditEvent]:
+        """The venue's audit events (see the module docstring), for the wiring to publish;
+        bounded: when nobody reads, the newest are dropped and counted, trading goes on."""
+        return self._auditor.events
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Connect, subscribe to executions, report started; reconnect until cancelled."""
@@ -237,27 +280,78 @@ class LiveVenue:
         return self._ws.statistics().connects
 
     async def _watch_connection(self) -> None:
-        """Report a lost (or silently replaced) connection; report up a snapshot-less one."""
+        """Report a lost (or silently replaced) connection; report up a snapshot-less one;
+        audit stalls and release throttled audit events."""
         new_since: float | None = None
+        quiet = _Silence(self._ws.statistics().frames, trio.current_time())
+        waiting_stalled = False
         while True:
             await trio.sleep(_WATCH_INTERVAL)
+            now = trio.current_time()
+            self._auditor.flush_due(now)
+            self._watch_quiet(quiet, now)
+            waiting_stalled = self._watch_executions(waiting_stalled, now)
             replaced = self._connects() != self._generation
             if self._connected and (not self._ws.is_connected or replaced):
                 self._set_connected(False, "connection lost")
             if self._connected or not self._ws.is_connected or not replaced:
                 new_since = None
                 continue
-            now = trio.current_time()
             new_since = now if new_since is None else new_since
             if now - new_since >= SNAPSHOT_WAIT:
                 self._generation = self._connects()
                 self._set_connected(True, "reconnected without an executions snapshot")
 
+    def _watch_quiet(self, quiet: _Silence, now: float) -> None:
+        """``venue.private_stalled`` (subject ``heartbeat``) once no frame came for
+        ``stall_after`` seconds on an open connection; ``..._stall_ended`` when one comes."""
+        frames = self._ws.statistics().frames
+        if frames != quiet.frames or not self._ws.is_connected:
+            if quiet.reported:
+                self._auditor.record(
+                    VENUE_PRIVATE_STALL_ENDED,
+                    "heartbeat",
+                    now,
+                    seconds=round(now - quiet.since, 3),
+                    connected=self._ws.is_connected,
+                )
+            quiet.frames, quiet.since, quiet.reported = frames, now, False
+        elif not quiet.reported and now - quiet.since >= self._stall_after:
+            quiet.reported = True
+            self._auditor.record(
+                VENUE_PRIVATE_STALLED, "heartbeat", now, quiet_seconds=round(now - quiet.since, 3)
+            )
+
+    def _watch_executions(self, stalled: bool, now: float) -> bool:
+        """``venue.private_stalled`` (subject ``executions``) once an acknowledged order
+        heard nothing on executions for ``stall_after`` seconds; returns the stall state."""
+        waiting = self._awaiting_executions
+        oldest = min(waiting.values(), default=None)
+        late = oldest is not None and now - oldest >= self._stall_after
+        if late and not stalled and self._ws.is_connected:
+            self._auditor.record(
+                VENUE_PRIVATE_STALLED,
+                "executions",
+                now,
+                orders_waiting=len(waiting),
+                oldest_seconds=round(now - (oldest or now), 3),
+            )
+            return True
+        if stalled and not late:
+            self._auditor.record(VENUE_PRIVATE_STALL_ENDED, "executions", now)
+            return False
+        return stalled
+
     def _set_connected(self, connected: bool, reason: str) -> None:
         self._connected = connected
         if connected:
             self._up.set()
+        else:
+            self._awaiting_executions.clear()  # the snapshot after reconnect settles them
         log.info("live.connection", connected=connected, reason=reason)
+        self._auditor.record(
+            VENUE_CONNECTION, "up" if connected else "down", trio.current_time(), reason=reason
+        )
         self._send.send_nowait(VenueConnection(connected, reason, trio.current_time()))
 
     # --- orders ------------------------------------------------------------------------------
@@ -306,6 +400,9 @@ class LiveVenue:
             )
         else:
             self._learn_order_id(order.cl_ord_id, ack.order.order_id)
+            known = self._known.get(order.cl_ord_id)
+            if known is not None and not known.heard:
+                self._awaiting_executions[order.cl_ord_id] = trio.current_time()
 
     async def _place_rest(self, order: OrderRequest, deadline: str) -> None:
         try:
@@ -466,6 +563,8 @@ class LiveVenue:
         if known is None:
             return None  # not an order of this process (manual, or before a restart)
         self._learn_order_id(cl_ord_id, execution.order_id)
+        known.heard = True
+        self._awaiting_executions.pop(cl_ord_id, None)
         exec_type = _EXEC_TYPES.get(execution.exec_type, ExecType.STATUS)
         status = _STATUSES.get(execution.order_status or execution.exec_type)
         if status is None:
@@ -519,6 +618,7 @@ class LiveVenue:
     def _forget(self, cl_ord_ids: list[str]) -> None:
         for cl_ord_id in cl_ord_ids:
             known = self._known.pop(cl_ord_id, None)
+            self._awaiting_executions.pop(cl_ord_id, None)
             if known is None:
                 continue
             self._retired.add(cl_ord_id, None)

@@ -43,6 +43,7 @@ from actors import (
     SupervisorSpec,
 )
 from arbitrade.execution._actor import Executor, ExecutorTick
+from arbitrade.execution._audit import AuditingVenue, publish_venue_audit
 from arbitrade.execution._reconcile import ExecutorMemory
 from arbitrade.execution._settings import ExecutionSettings
 from arbitrade.execution._venue import Venue, VenueEvent
@@ -193,8 +194,9 @@ async def run_trading_io(
 
     Bus topics go losslessly to the gate and the portfolio; book tops go lossy-latest to the
     executor (only the newest top of a pair matters there); the venue's events go to the
-    executor; timers send the executor's watchdog ticks and the portfolio's snapshot and
-    balance refresh beats. ``prefix`` is the trading supervisor's path (``root/trading``).
+    executor, and its audit events (a venue with ``audit_events``, the live one) to the bus;
+    timers send the executor's watchdog ticks and the portfolio's snapshot and balance refresh
+    beats. ``prefix`` is the trading supervisor's path (``root/trading``).
     Reports started once every subscription exists (nothing published after is missed) and
     a first portfolio snapshot has been asked for, so the gate has balances at once.
     """
@@ -211,6 +213,8 @@ async def run_trading_io(
         for subscription, ref in routes:
             nursery.start_soon(_pump, subscription, ref)
         nursery.start_soon(_pump_venue, venue.events, executor)
+        if isinstance(venue, AuditingVenue):  # the live venue's REST errors, stalls, reconnects
+            nursery.start_soon(publish_venue_audit, venue.audit_events, bus)
         nursery.start_soon(_every, execution.watchdog_interval_seconds, executor, ExecutorTick())
         nursery.start_soon(_every, execution.snapshot_interval_seconds, portfolio, PortfolioTick())
         nursery.start_soon(_every, execution.balance_refresh_seconds, portfolio, RefreshBalances())

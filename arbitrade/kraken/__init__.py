@@ -69,6 +69,7 @@ from arbitrade.kraken._ratelimit import LimiterStatistics as LimiterStatistics
 from arbitrade.kraken._ratelimit import rest_call_cost as rest_call_cost
 from arbitrade.kraken._rest import AddOrderResult as AddOrderResult
 from arbitrade.kraken._rest import KrakenRestClient as KrakenRestClient
+from arbitrade.kraken._rest import RestErrorSeen as RestErrorSeen
 from arbitrade.kraken._rest import RetryPolicy as RetryPolicy
 from arbitrade.kraken._signing import NonceSource as NonceSource
 from arbitrade.kraken._signing import api_sign as api_sign
@@ -162,6 +163,7 @@ __all__ = [
     "ReplayTransport",
     "RequestRejected",
     "RequestTimedOut",
+    "RestErrorSeen",
     "RetryPolicy",
     "ServiceBusy",
     "ServiceUnavailable",

@@ -13,6 +13,11 @@ response or timeout for :meth:`add_order`: a client order id and :meth:`query_or
 transport failures and transient service errors with backoff; any call retries
 ``EAPI:Invalid nonce`` (Kraken did nothing) and a connection that never opened (nothing was
 sent).
+
+Every failed attempt is also handed to ``on_error`` (a :class:`RestErrorSeen`: endpoint, the
+Kraken error string or transport failure, and what the client does next: retry after a delay,
+or give up), so a caller can audit errors that a retry hid. It never carries the key, the
+signature, the nonce or the request body.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from __future__ import annotations
 import json
 import random
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Final, Self
@@ -45,7 +50,13 @@ from arbitrade.kraken._ratelimit import ApiCounterLimiter, rest_call_cost
 from arbitrade.kraken._signing import NonceSource, api_sign
 from arbitrade.kraken._symbols import AssetPair
 
-__all__ = ["AddOrderResult", "ClosedOrders", "KrakenRestClient", "RetryPolicy"]
+__all__ = [
+    "AddOrderResult",
+    "ClosedOrders",
+    "KrakenRestClient",
+    "RestErrorSeen",
+    "RetryPolicy",
+]
 
 log = structlog.get_logger("arbitrade.kraken.rest")
 
@@ -63,6 +74,32 @@ class RetryPolicy:
     base_delay: float = 0.5
     """Seconds before the first retry; doubled each time, with up to 50% jitter."""
     max_delay: float = 5.0
+
+
+@attrs.frozen
+class RestErrorSeen:
+    """One failed REST attempt, as handed to ``on_error`` (no secrets: no key, signature,
+    nonce or body)."""
+
+    endpoint: str
+    """The path, ``/0/private/AddOrder``."""
+    error: str
+    """Kraken's error string (``EAPI:Rate limit exceeded``) or the transport failure's class
+    name (``KrakenTimeout``)."""
+    action: str
+    """``retry`` (after ``delay`` seconds) or ``give_up`` (the error goes to the caller)."""
+    attempt: int
+    """1 for the first try."""
+    delay: float = 0.0
+    """Seconds waited before the retry (0 when giving up)."""
+
+
+RETRY: Final = "retry"
+GIVE_UP: Final = "give_up"
+
+
+def _error_name(exc: Exception) -> str:
+    return exc.code if isinstance(exc, KrakenError) else type(exc).__name__
 
 
 @attrs.frozen
@@ -89,7 +126,9 @@ class KrakenRestClient:
 
     Use it as an async context manager (or call :meth:`aclose`). ``transport`` is httpx's seam:
     tests pass ``httpx.MockTransport``. Private methods raise :class:`RuntimeError` when no
-    credentials were given.
+    credentials were given. ``on_error`` is called (synchronously, on the calling task) with a
+    :class:`RestErrorSeen` for every failed attempt, retried or not; an exception it raises
+    propagates to the caller of the REST method, so keep it to recording.
     """
 
     def __init__(
@@ -104,8 +143,11 @@ class KrakenRestClient:
         timeout: float = 10.0,
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
+        on_error: Callable[[RestErrorSeen], None] | None = None,
     ) -> None:
         self._api_key = api_key
+        self.on_error = on_error
+        """Called with every failed attempt (see the class docstring); may be set later."""
         self._api_secret = api_secret
         self._nonces = nonce_source or NonceSource()
         self._limiter = limiter or ApiCounterLimiter()
@@ -336,6 +378,7 @@ class KrakenRestClient:
                 return self._result(path, response)
             except (KrakenTransportError, KrakenError) as exc:
                 if not self._may_retry(exc, attempt, idempotent=True):
+                    self._seen(path, exc, GIVE_UP, attempt, 0.0)
                     raise
                 await self._backoff(path, attempt, exc)
 
@@ -358,13 +401,15 @@ class KrakenRestClient:
             try:
                 response = await self._send(path, "POST", content=body, headers=headers)
                 return self._result(path, response)
-            except RateLimitExceeded:
+            except RateLimitExceeded as exc:
                 self._limiter.penalize()
                 if attempt >= self._retry.attempts:
+                    self._seen(path, exc, GIVE_UP, attempt, 0.0)
                     raise
-                await self._backoff(path, attempt, None)
+                await self._backoff(path, attempt, exc)
             except (KrakenTransportError, KrakenError) as exc:
                 if not self._may_retry(exc, attempt, idempotent=idempotent):
+                    self._seen(path, exc, GIVE_UP, attempt, 0.0)
                     raise
                 await self._backoff(path, attempt, exc)
 
@@ -379,11 +424,16 @@ class KrakenRestClient:
             return exc.retryable
         return isinstance(exc, KrakenTransportError)
 
-    async def _backoff(self, path: str, attempt: int, exc: Exception | None) -> None:
+    async def _backoff(self, path: str, attempt: int, exc: Exception) -> None:
         delay = min(self._retry.max_delay, self._retry.base_delay * 2 ** (attempt - 1))
         delay *= 1 + self._rng.random() / 2
         log.info("kraken.rest.retry", endpoint=path, attempt=attempt, delay=delay, error=str(exc))
+        self._seen(path, exc, RETRY, attempt, delay)
         await trio.sleep(delay)
+
+    def _seen(self, path: str, exc: Exception, action: str, attempt: int, delay: float) -> None:
+        if self.on_error is not None:
+            self.on_error(RestErrorSeen(path, _error_name(exc), action, attempt, delay))
 
     async def _send(
         self,
