@@ -108,3 +108,32 @@ class SimConfig:
     """A WebSocket token must be used within this time (Kraken: 15 minutes)."""
     ticking: bool = True
     """False: the market does not move by itself (tests then call ``simulator.step()``)."""
+    trades_keep: int = 20_000
+    """Public trades kept (the trade channel's snapshot, connections catching up)."""
+    executions_keep: int = 10_000
+    """Executions events kept per key; a connection further behind is closed, never skipped."""
+    closed_orders_keep: int = 5_000
+    """Closed orders kept per key for QueryOrders and ClosedOrders (newest first, 50 a page)."""
+    received_orders_keep: int = 65_536
+    """Order requests kept in ``received_orders`` (client order id, order id, error)."""
+    received_params_keep: int = 1_000
+    """Of those, how many newest keep their full request parameters (older: ``params={}``)."""
+    status_changes_keep: int = 256
+    """System status changes kept; a connection further behind is closed, never coalesced."""
+    slow_client_seconds: float = 30.0
+    """A connection whose outgoing queue stays full this long is closed (it cannot keep up)."""
+
+    def __attrs_post_init__(self) -> None:
+        for name in (
+            "trades_keep",
+            "executions_keep",
+            "closed_orders_keep",
+            "received_orders_keep",
+            "status_changes_keep",
+        ):
+            if getattr(self, name) < 1:
+                raise SimConfigError(name, f"must be at least 1, got {getattr(self, name)}")
+        if self.received_params_keep < 0:
+            raise SimConfigError("received_params_keep", "must be 0 or more")
+        if self.slow_client_seconds <= 0:
+            raise SimConfigError("slow_client_seconds", "must be positive")

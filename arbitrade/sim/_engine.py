@@ -8,7 +8,7 @@ reported as a Kraken v2 ``executions`` event through ``on_execution``.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -64,6 +64,7 @@ class MatchingEngine:
         system_status: Callable[[], str],
         on_execution: ExecutionSink,
         clock: Callable[[], float],
+        closed_orders_keep: int = 5_000,
     ) -> None:
         self.model = model
         self.universe: Universe = model.universe
@@ -72,6 +73,10 @@ class MatchingEngine:
             k.key: Account(dict(k.balances), volume_30d_usd=k.volume_30d_usd) for k in keys
         }
         self.orders: dict[str, Order] = {}
+        """Open orders, and per key the last ``closed_orders_keep`` closed ones (the oldest
+        closed order is forgotten first: QueryOrders then answers ``EOrder:Invalid order``)."""
+        self.closed_orders_keep = closed_orders_keep
+        self._closed: dict[str, deque[str]] = defaultdict(deque)
         self.trades: list[Trade] = []
         """Trades printed by keys' orders since the server last drained them."""
         self._keys = {k.key: k for k in keys}
@@ -349,6 +354,9 @@ class MatchingEngine:
             queue = self._resting.get((pair.symbol, order.side, order.limit_price), [])
             if order in queue:
                 queue.remove(order)
+            if not queue:
+                # Prices wander: an empty queue left behind would be kept for ever.
+                self._resting.pop((pair.symbol, order.side, order.limit_price), None)
             if order.remaining_lots:
                 self.model.book(pair.symbol).add_own(
                     order.side, order.limit_price, -order.remaining_lots
@@ -365,6 +373,13 @@ class MatchingEngine:
         order.close_time = self._clock()
         exec_type = "filled" if status is OrderStatus.CLOSED else status.value
         self._report(order, pair, exec_type)
+        self._remember_closed(order)
+
+    def _remember_closed(self, order: Order) -> None:
+        closed = self._closed[order.key]
+        closed.append(order.order_id)
+        while len(closed) > self.closed_orders_keep:
+            self.orders.pop(closed.popleft(), None)
 
     # -- cancelling --------------------------------------------------------------------------
     def cancel(self, key: str, order: Order) -> None:

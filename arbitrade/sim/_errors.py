@@ -5,7 +5,8 @@ Exception tree::
     ValueError
     └── SimConfigError          a setting or data file of the simulator does not fit
     LookupError
-    └── UnknownSymbol           a pair name the universe does not list
+    ├── UnknownSymbol           a pair name the universe does not list
+    └── EntriesForgotten        a reader of a bounded record fell behind what it keeps
 """
 
 from __future__ import annotations
@@ -26,3 +27,22 @@ class UnknownSymbol(LookupError):
     def __init__(self, symbol: str) -> None:
         super().__init__(f"unknown pair {symbol!r}")
         self.symbol = symbol
+
+
+class EntriesForgotten(LookupError):
+    """A reader asked a bounded record for entries it no longer keeps (it fell behind).
+
+    The simulator closes a WebSocket connection that gets this rather than skip what the
+    connection has not sent yet.
+
+    Attributes:
+        position: the absolute position the reader asked from.
+        start: the absolute position of the oldest entry still kept.
+    """
+
+    def __init__(self, position: int, start: int) -> None:
+        super().__init__(
+            f"entries from position {position} were forgotten; the oldest kept is {start}"
+        )
+        self.position = position
+        self.start = start

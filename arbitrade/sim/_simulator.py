@@ -22,13 +22,12 @@ from arbitrade.sim._config import RATE_TIERS, ApiKey, SimConfig
 from arbitrade.sim._engine import MatchingEngine, OrderRequest
 from arbitrade.sim._faults import FaultSettings, apply_fault_changes
 from arbitrade.sim._fees import FeeSchedule, load_fee_schedule
+from arbitrade.sim._history import BoundedLog
 from arbitrade.sim._market import MarketModel, Mispricing, StepResult, Trade
 from arbitrade.sim._orders import Order, OrderRejected, ReceivedOrder
 from arbitrade.sim._universe import Universe, build_universe
 
 log = structlog.get_logger(__name__)
-
-_TRADE_LOG_KEEP = 20_000
 
 
 class Pulse:
@@ -82,18 +81,26 @@ class Simulator:
             system_status=lambda: self.faults.system_status,
             on_execution=self._on_execution,
             clock=clock,
+            closed_orders_keep=self.config.closed_orders_keep,
         )
         self.nonces = NonceTracker()
         self.pulse = Pulse()
-        self.received_orders: list[ReceivedOrder] = []
-        """Every order request that reached the simulator, in arrival order."""
-        self.executions: dict[str, list[dict[str, Any]]] = {k: [] for k in self.keys}
-        """Per key, every executions event so far (WebSocket subscribers read from here)."""
-        self.trade_log: list[Trade] = []
-        self.trade_log_start = 0
-        """Absolute index of ``trade_log[0]`` (old trades are dropped)."""
-        self.status_generation = 0
-        """Bumped when ``faults.system_status`` changes, so connections send ``status``."""
+        self.received_orders: BoundedLog[ReceivedOrder] = BoundedLog(
+            self.config.received_orders_keep
+        )
+        """Order requests that reached the simulator, in arrival order: the last
+        ``config.received_orders_keep``; only the newest ``config.received_params_keep`` keep
+        their parameters (the "no order doubled" checks need ids and outcomes only)."""
+        self.executions: dict[str, BoundedLog[dict[str, Any]]] = {
+            k: BoundedLog(self.config.executions_keep) for k in self.keys
+        }
+        """Per key, the last ``config.executions_keep`` executions events (WebSocket
+        subscribers read from here by absolute position)."""
+        self.trade_log: BoundedLog[Trade] = BoundedLog(self.config.trades_keep)
+        """Public trades, the last ``config.trades_keep``."""
+        self.status_changes: BoundedLog[str] = BoundedLog(self.config.status_changes_keep)
+        """Each change of ``faults.system_status``, in order: every connection sends every
+        one on its ``status`` channel (the last ``config.status_changes_keep`` are kept)."""
         self.drop_generation = 0
         """Bumped by :meth:`drop_connections`; connections close when it moves."""
         self._rest_counters: dict[str, DecayingCounter] = {}
@@ -129,10 +136,6 @@ class Simulator:
     def _log_trades(self, trades: list[Trade]) -> None:
         self.trade_log.extend(trades)
         self.trade_log.extend(self.engine.drain_trades())
-        excess = len(self.trade_log) - _TRADE_LOG_KEEP
-        if excess > 0:
-            del self.trade_log[:excess]
-            self.trade_log_start += excess
 
     def _after_change(self) -> None:
         self._log_trades([])
@@ -154,7 +157,7 @@ class Simulator:
         status_changed = updated.system_status != self.faults.system_status
         self.faults = updated
         if status_changed:
-            self.status_generation += 1
+            self.status_changes.append(updated.system_status)
         if merged.get("drop_connections"):
             self.drop_generation += 1
         log.info("sim.faults.changed", **{k: v for k, v in merged.items() if k != "changes"})
@@ -184,8 +187,16 @@ class Simulator:
 
     def issue_token(self, key: str) -> str:
         token = secrets.token_urlsafe(32)
+        self._forget_expired_tokens()
         self._tokens[token] = _Token(key, self.clock())
         return token
+
+    def _forget_expired_tokens(self) -> None:
+        # Tokens never used expire unseen; each reconnect asks for a new one.
+        now, ttl = self.clock(), self.config.token_ttl_seconds
+        for token, entry in list(self._tokens.items()):
+            if not entry.in_use and now - entry.issued > ttl:
+                del self._tokens[token]
 
     def key_for_token(self, token: object) -> str | None:
         """The key behind a WebSocket token, or None when unknown or expired."""
@@ -241,9 +252,10 @@ class Simulator:
         order_id: str | None,
         error: str | None,
     ) -> None:
-        self.received_orders.append(
+        received = self.received_orders
+        received.append(
             ReceivedOrder(
-                sequence=len(self.received_orders) + 1,
+                sequence=received.end + 1,
                 tick=self.model.tick,
                 key=key,
                 transport=transport,
@@ -254,6 +266,12 @@ class Simulator:
                 error=error,
             )
         )
+        # Parameters are the bulk of a record: only the newest keep them.
+        compact = received.end - 1 - self.config.received_params_keep
+        if compact >= received.start:
+            record = received[compact - received.start]
+            if record.params:
+                received.replace(compact, attrs.evolve(record, params={}))
 
     def cancel_order(self, key: str, order: Order) -> None:
         """Cancel one order. Raises OrderRejected (see MatchingEngine.cancel)."""
@@ -284,4 +302,7 @@ class Simulator:
                 log.info("sim.dead_man_switch.fired", count=count)
 
     def _on_execution(self, key: str, event: dict[str, Any]) -> None:
-        self.executions.setdefault(key, []).append(event)
+        events = self.executions.get(key)
+        if events is None:
+            events = self.executions[key] = BoundedLog(self.config.executions_keep)
+        events.append(event)

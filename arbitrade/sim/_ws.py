@@ -2,9 +2,12 @@
 
 Three tasks per connection: the reader answers requests in order; the publisher wakes on the
 simulator's pulse and sends what changed for each subscription (a slow client skips
-intermediate states, never gets an inconsistent book); the writer sends frames and applies the
-frame-level faults (garbage, truncation). The connection closes when the client goes, when a
-"drop connections" fault fires, or when the server stops.
+intermediate book states, never gets an inconsistent book; it gets every status change,
+execution and trade, in order); the writer sends frames and applies the frame-level faults
+(garbage, truncation). The connection closes when the client goes, when a "drop connections"
+fault fires, when the server stops, or when the client cannot keep up: its outgoing queue
+stays full for ``slow_client_seconds``, or it fell behind what the simulator keeps of status
+changes, executions or trades (``sim.ws.slow_consumer``; nothing is skipped silently).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from arbitrade.sim._channels import (
 )
 from arbitrade.sim._config import RATE_TIERS
 from arbitrade.sim._engine import OrderRequest
+from arbitrade.sim._errors import EntriesForgotten
 from arbitrade.sim._orders import Order, OrderRejected
 from arbitrade.sim._simulator import Simulator
 from arbitrade.sim._stats import OHLC_INTERVALS
@@ -44,6 +48,8 @@ ReceiveText = Callable[[], Awaitable[str | None]]
 _PUBLIC_CHANNELS = frozenset({"book", "ticker", "trade", "ohlc", "instrument"})
 _GARBAGE = "\x00\x01<html>502 Bad Gateway</html>\xff"
 _INVALID_TOKEN = "ESession:Invalid session"  # noqa: S105 - an error string
+_OUTBOX_FRAMES = 2000
+"""Frames queued for one connection's writer; when full the publisher waits (bounded)."""
 _SNAPSHOT_FILLS = 50
 """Kraken's ``snap_trades``: the snapshot holds this many of the latest fills."""
 
@@ -67,16 +73,20 @@ class Connection:
         self.executions_key: str | None = None
         self._executions_cursor = 0
         self._sequence = 0
-        self._trade_cursor = sim.trade_log_start + len(sim.trade_log)
-        self._status_generation = sim.status_generation
-        self._send, self._receive = trio.open_memory_channel[str](2000)
+        self._trade_cursor = sim.trade_log.end
+        self._status_cursor = sim.status_changes.end
+        self._send, self._receive = trio.open_memory_channel[str](_OUTBOX_FRAMES)
         self._last_sent = 0.0
+        self._scope: trio.CancelScope | None = None
+        self.closed_as_slow: str | None = None
+        """Why the connection was closed for not keeping up (None while it keeps up)."""
 
     # -- running -----------------------------------------------------------------------------
     async def run(self, send_text: SendText, receive_text: ReceiveText) -> None:
         """Serve the connection until the client closes or a drop fault fires."""
         drop_generation = self.sim.drop_generation
         async with trio.open_nursery() as nursery:
+            self._scope = nursery.cancel_scope
             nursery.start_soon(self._writer, send_text)
             await self._queue(self._status_message())
 
@@ -119,17 +129,36 @@ class Connection:
             self._last_sent = trio.current_time()
 
     async def _queue(self, message: dict[str, Any]) -> None:
-        await self._send.send(orjson.dumps(message).decode())
+        await self._put(orjson.dumps(message).decode())
+
+    async def _put(self, text: str) -> None:
+        """Queue one frame; wait while the outbox is full, at most ``slow_client_seconds``.
+
+        A client that has not read for that long is closed as Kraken closes one that does
+        not keep up: frames are never dropped from a connection that stays open.
+        """
+        try:
+            self._send.send_nowait(text)
+            return
+        except trio.WouldBlock:
+            pass
+        with trio.move_on_after(self.sim.config.slow_client_seconds):
+            await self._send.send(text)
+            return
+        self._close_as_slow(f"outbox full for {self.sim.config.slow_client_seconds:g} s")
+        await trio.lowlevel.checkpoint()  # the cancelled scope stops us here
+
+    def _close_as_slow(self, reason: str) -> None:
+        log.warning("sim.ws.slow_consumer", connection_id=self.connection_id, reason=reason)
+        self.closed_as_slow = reason
+        if self._scope is not None:
+            self._scope.cancel()
 
     async def _flush(self, messages: list[dict[str, Any]]) -> None:
         # send_nowait is no checkpoint: the market's tick cannot run between these frames, so
         # a burst goes out whole; only a full outbox (a slow client) makes us wait.
         for message in messages:
-            text = orjson.dumps(message).decode()
-            try:
-                self._send.send_nowait(text)
-            except trio.WouldBlock:
-                await self._send.send(text)
+            await self._put(orjson.dumps(message).decode())
 
     async def _reader(self, receive_text: ReceiveText) -> None:
         while True:
@@ -364,12 +393,13 @@ class Connection:
         assert isinstance(token, str)
         self.sim.hold_token(token)
         self.executions_key = key
-        self._executions_cursor = len(self.sim.executions.get(key, []))
+        events = self.sim.executions.get(key)
+        self._executions_cursor = events.end if events is not None else 0
         # Kraken: the last 50 fills (oldest first) when asked, then the open orders; fills
         # first so a reader folding by cum_qty meets each trade before the totals it explains
         data: list[dict[str, Any]] = []
         if snap_trades:
-            fills = [e for e in self.sim.executions.get(key, []) if e.get("exec_type") == "trade"]
+            fills = [e for e in self.sim.executions.get(key, ()) if e.get("exec_type") == "trade"]
             data.extend(fills[-_SNAPSHOT_FILLS:])
         if snap_orders:
             data.extend(self._order_snapshot(order) for order in self.sim.engine.open_orders(key))
@@ -407,7 +437,12 @@ class Connection:
             with trio.move_on_after(heartbeat):
                 await sim.pulse.wait_past(seen)
             seen = sim.pulse.generation
-            messages = self._collect()
+            try:
+                messages = self._collect()
+            except EntriesForgotten as behind:
+                self._close_as_slow(str(behind))
+                await trio.lowlevel.checkpoint()
+                return
             sent = len(messages)
             await self._flush(messages)
             subscribed = bool(
@@ -423,13 +458,19 @@ class Connection:
                 await self._queue({"channel": "heartbeat"})
 
     def _collect(self) -> list[dict[str, Any]]:
-        """Everything due on this connection now, built without yielding to other tasks."""
+        """Everything due on this connection now, built without yielding to other tasks.
+
+        Raises:
+            EntriesForgotten: the connection fell behind what the simulator keeps of status
+                changes, trades or executions; the caller closes it.
+        """
         sim = self.sim
         stalled = self._stalled()
         out: list[dict[str, Any]] = []
-        if self._status_generation != sim.status_generation:
-            self._status_generation = sim.status_generation
-            out.append(self._status_message())
+        # Every change, in order: a status that flips and flips back is two messages.
+        for system in sim.status_changes.since(self._status_cursor):
+            out.append(self._status_message(system))
+        self._status_cursor = sim.status_changes.end
         now = sim.model.now()
         if "book" not in stalled:
             for symbol, view in list(self.books.items()):
@@ -475,9 +516,9 @@ class Connection:
                         }
                     )
         if self.executions_key is not None and "executions" not in stalled:
-            events = sim.executions.get(self.executions_key, [])
-            if len(events) > self._executions_cursor:
-                for event in events[self._executions_cursor :]:
+            events = sim.executions.get(self.executions_key)
+            if events is not None and events.end > self._executions_cursor:
+                for event in events.since(self._executions_cursor):
                     self._sequence += 1
                     out.append(
                         {
@@ -487,14 +528,17 @@ class Connection:
                             "sequence": self._sequence,
                         }
                     )
-                self._executions_cursor = len(events)
+                self._executions_cursor = events.end
         return out
 
     def _new_trades(self) -> list[Any]:
-        sim = self.sim
-        start = max(self._trade_cursor - sim.trade_log_start, 0)
-        new = sim.trade_log[start:]
-        self._trade_cursor = sim.trade_log_start + len(sim.trade_log)
+        trade_log = self.sim.trade_log
+        if not self.trades and not self.tickers and not self.ohlc:
+            # Nothing here reads trades: never fall behind for want of reading them.
+            self._trade_cursor = trade_log.end
+            return []
+        new = trade_log.since(self._trade_cursor)
+        self._trade_cursor = trade_log.end
         return new
 
     def _trade_messages(self, trades: list[Any]) -> list[dict[str, Any]]:
@@ -514,7 +558,7 @@ class Connection:
             )
         return out
 
-    def _status_message(self) -> dict[str, Any]:
+    def _status_message(self, system: str | None = None) -> dict[str, Any]:
         return {
             "channel": "status",
             "type": "update",
@@ -522,7 +566,7 @@ class Connection:
                 {
                     "api_version": "v2",
                     "connection_id": self.connection_id,
-                    "system": self.sim.faults.system_status,
+                    "system": self.sim.faults.system_status if system is None else system,
                     "version": "2.0.10",
                 }
             ],
