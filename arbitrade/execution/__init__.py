@@ -10,6 +10,14 @@ venue conformance suite.
 from arbitrade.execution._actor import Executor as Executor
 from arbitrade.execution._actor import ExecutorTick as ExecutorTick
 from arbitrade.execution._actor import GetOpenOrders as GetOpenOrders
+from arbitrade.execution._audit import VENUE_CONNECTION as VENUE_CONNECTION
+from arbitrade.execution._audit import VENUE_KINDS as VENUE_KINDS
+from arbitrade.execution._audit import VENUE_PRIVATE_STALL_ENDED as VENUE_PRIVATE_STALL_ENDED
+from arbitrade.execution._audit import VENUE_PRIVATE_STALLED as VENUE_PRIVATE_STALLED
+from arbitrade.execution._audit import VENUE_REST_ERROR as VENUE_REST_ERROR
+from arbitrade.execution._audit import AuditingVenue as AuditingVenue
+from arbitrade.execution._audit import VenueAuditor as VenueAuditor
+from arbitrade.execution._audit import publish_venue_audit as publish_venue_audit
 from arbitrade.execution._errors import ExecutionError as ExecutionError
 from arbitrade.execution._errors import InvalidOrder as InvalidOrder
 from arbitrade.execution._errors import VenueError as VenueError
@@ -22,6 +30,7 @@ from arbitrade.execution._executor import ExecutorCore as ExecutorCore
 from arbitrade.execution._executor import Query as Query
 from arbitrade.execution._executor import Submit as Submit
 from arbitrade.execution._ids import client_order_id as client_order_id
+from arbitrade.execution._live import STALL_AFTER as STALL_AFTER
 from arbitrade.execution._live import LiveVenue as LiveVenue
 from arbitrade.execution._live import check_live_settings as check_live_settings
 from arbitrade.execution._matching import match_ioc as match_ioc

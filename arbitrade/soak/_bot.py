@@ -1,8 +1,9 @@
 """The bot under test, in this process: the running app's tree with handles the soak needs.
 
 :func:`run_bot` starts what :func:`arbitrade.app.run_app` starts, from the same building blocks
-(``build_tree``, ``make_venue``, ``dashboard_state``, ``serve_dashboard``, ``run_trading_io``),
-in the same order, and reports a :class:`BotHandle` holding the embedded :class:`Simulator`,
+(``build_tree``, ``make_venue``, ``dashboard_state``, ``serve_dashboard``, ``run_tree_io``:
+the trading actors' inputs, the stat-arb strategy's, and the live venue's audit events), in the
+same order, and reports a :class:`BotHandle` holding the embedded :class:`Simulator`,
 the actor :class:`System` and the venue, which ``run_app`` keeps to itself. It differs in
 three ways only, each for a measurement:
 
@@ -28,11 +29,12 @@ import attrs
 import trio
 
 from actors import System
-from arbitrade.app import ROOT, build_tree, dashboard_state, make_venue, serve_dashboard
+from arbitrade.app import build_tree, dashboard_state, make_venue, serve_dashboard
 from arbitrade.components import Components
 from arbitrade.config import Mode, Settings
 from arbitrade.config._secret import Secret
-from arbitrade.execution import LiveVenue, Venue, run_trading_io
+from arbitrade.engines import run_tree_io
+from arbitrade.execution import LiveVenue, Venue
 from arbitrade.sim import DEFAULT_API_KEY, DEFAULT_API_SECRET, SimConfig, Simulator, serve_simulator
 
 VenueChoice = Literal["exchange", "paper"]
@@ -115,14 +117,7 @@ async def run_bot(
         if on_system is not None:
             on_system(system)
         await nursery.start(system.run, build_tree(settings, components, chosen))
-        await nursery.start(
-            run_trading_io,
-            system.bus,
-            system.registry.lookup,
-            chosen,
-            components.execution,
-            f"{ROOT}/trading",
-        )
+        await nursery.start(run_tree_io, system, chosen, components)
         await nursery.start(serve_dashboard, dashboard_state(settings, components, system))
         gc.freeze()
         task_status.started(

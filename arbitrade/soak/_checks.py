@@ -106,8 +106,10 @@ def check_pnl(
     fill_flows: Mapping[str, Decimal] | None,
     balance_change: Mapping[str, Decimal] | None,
 ) -> Check:
-    """PnL reconciles: the portfolio's realised PnL moved by the sum of the cycles' PnL, and
-    the exchange's balances moved by exactly the fills (quantities, notionals, fees)."""
+    """PnL reconciles: the portfolio's realised PnL moved by the cycles' PnL (``cycles_pnl``:
+    ordinary cycles at the executor's PnL plus stat-arb position cycles at average cost from
+    their fills, see :func:`~arbitrade.soak._database.position_pnl`), and the exchange's
+    balances moved by exactly the fills (quantities, notionals, fees)."""
     name = "PnL reconciles"
     if fill_flows is None or cycles_pnl is None:
         return _not_measurable(name, "no fills and no cycles in DuckDB (the bot did not trade)")
@@ -119,7 +121,9 @@ def check_pnl(
             want, got = fill_flows.get(asset, Decimal(0)), balance_change.get(asset, Decimal(0))
             if want != got:
                 problems.append(f"{asset}: fills {want}, balance {got}")
-    basis = "cycles vs realised PnL" + (", fills vs balances" if balance_change else "")
+    basis = "cycles (positions at average cost) vs realised PnL" + (
+        ", fills vs balances" if balance_change else ""
+    )
     return Check(
         name,
         Verdict.FAIL if problems else Verdict.PASS,

@@ -14,6 +14,7 @@ import attrs
 import duckdb
 
 from arbitrade.execution import fill_flows
+from arbitrade.execution.portfolio import PositionLedger, is_position_cycle
 from arbitrade.messages import Fill, Side
 from arbitrade.persistence import MIGRATIONS, schema_version
 from arbitrade.persistence._tables import SINK_TABLES
@@ -102,21 +103,55 @@ class Money:
     fills: int
     cycles: int
     cycles_pnl: Decimal
+    """The realised PnL the portfolio must have booked: :attr:`cycle_pnl` plus
+    :attr:`position_pnl`."""
     fill_flows: Mapping[str, Decimal]
     realised_pnl_first: Decimal | None
     realised_pnl_last: Decimal | None
+    cycle_pnl: Decimal = Decimal(0)
+    """The executor's PnL of ordinary (triangular) cycles, from the ``cycles`` table."""
+    position_pnl: Decimal = Decimal(0)
+    """Stat-arb position cycles that finished, valued at average cost from their fills."""
+    position_cycles: int = 0
 
 
-def money(path: Path) -> Money:
-    """Fills, cycles and the first and last portfolio snapshot's realised PnL."""
+def position_pnl(
+    fills: list[Fill], finished: Mapping[str, Decimal], home: str
+) -> tuple[Decimal, int]:
+    """Realised PnL of the finished position cycles and how many there were, as the
+    portfolio books them: their fills, in order, through a :class:`PositionLedger` (average
+    cost, fees realised when paid). A finished cycle with a fill the ledger cannot value
+    counts its executor PnL (``finished``), as the portfolio does; fills of cycles not
+    finished are pending, not realised."""
+    ledger = PositionLedger(home)
+    by_cycle: dict[str, Decimal] = {}
+    unvalued: set[str] = set()
+    seen: set[str] = set()
+    for fill in fills:
+        if fill.exec_id in seen or not is_position_cycle(fill.cycle_id):
+            continue
+        seen.add(fill.exec_id)
+        if not ledger.values(fill):
+            unvalued.add(fill.cycle_id)
+            continue
+        by_cycle[fill.cycle_id] = by_cycle.get(fill.cycle_id, Decimal(0)) + ledger.apply(fill)
+    cycles = [c for c in finished if is_position_cycle(c)]
+    total = sum(
+        (finished[c] if c in unvalued else by_cycle.get(c, Decimal(0)) for c in cycles),
+        Decimal(0),
+    )
+    return total, len(cycles)
+
+
+def money(path: Path, home: str = "USD") -> Money:
+    """Fills, cycles (ordinary and position), and the first and last portfolio snapshot's
+    realised PnL; ``home`` is the currency positions are valued in."""
     with duckdb.connect(str(path), read_only=True) as connection:
         rows = connection.execute(
             "SELECT exec_id, cl_ord_id, cycle_id, symbol, side, price, qty, fee, fee_asset, "
             "liquidity, at_monotonic FROM fills ORDER BY rowid"
         ).fetchall()
-        cycles = connection.execute(
-            "SELECT count(*), coalesce(sum(pnl), 0) FROM cycles"
-        ).fetchall()[0]
+        cycle_rows = connection.execute("SELECT cycle_id, pnl FROM cycles").fetchall()
         snapshots = connection.execute(
             "SELECT realised_pnl_total FROM portfolio_snapshots ORDER BY at_monotonic"
         ).fetchall()
@@ -136,10 +171,16 @@ def money(path: Path) -> Money:
         )
         for r in rows
     ]
+    finished = {str(c): Decimal(pnl) for c, pnl in cycle_rows}
+    ordinary = sum((v for c, v in finished.items() if not is_position_cycle(c)), Decimal(0))
+    positions, position_cycles = position_pnl(fills, finished, home)
     return Money(
         fills=len(fills),
-        cycles=int(cycles[0]),
-        cycles_pnl=Decimal(cycles[1]),
+        cycles=len(cycle_rows),
+        cycles_pnl=ordinary + positions,
+        cycle_pnl=ordinary,
+        position_pnl=positions,
+        position_cycles=position_cycles,
         fill_flows={a: v.normalize() for a, v in fill_flows(fills).items() if v},
         realised_pnl_first=Decimal(snapshots[0][0]) if snapshots else None,
         realised_pnl_last=Decimal(snapshots[-1][0]) if snapshots else None,

@@ -50,6 +50,11 @@ _INSIDE = frozenset(
 
 STALLABLE = ("book", "ticker", "trade", "heartbeat", "executions")
 """Channels a stall picks from."""
+PRIVATE_STALLABLE = frozenset({"heartbeat", "executions"})
+"""Channels only the venue's private connection carries."""
+PRIVATE_STALL_MIN = 3.0
+"""Shortest private stall: the venue calls two quiet seconds a stall (Kraken's heartbeat is
+once a second), so a shorter one is normal jitter, not a fault to be seen."""
 
 
 @attrs.frozen
@@ -85,7 +90,10 @@ def _draw(rng: random.Random, kind: FaultKind) -> PlannedFault:
     gap = rng.uniform(0.5, 3.0)
     if kind is FaultKind.STALLED_CHANNEL:
         channel = rng.choice(STALLABLE)
-        return PlannedFault(kind, seconds=rng.uniform(1.0, 6.0), channel=channel, gap=gap)
+        seconds = rng.uniform(1.0, 6.0)
+        if channel in PRIVATE_STALLABLE:  # 3-6 s: a quiet second or two is no stall there
+            seconds = PRIVATE_STALL_MIN + (seconds - 1.0) * (6.0 - PRIVATE_STALL_MIN) / 5.0
+        return PlannedFault(kind, seconds=seconds, channel=channel, gap=gap)
     if kind is FaultKind.ACK_DELAY:
         delay = rng.uniform(0.2, 1.5)
         return PlannedFault(kind, seconds=rng.uniform(2.0, 6.0), delay=delay, gap=gap)

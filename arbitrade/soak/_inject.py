@@ -29,6 +29,12 @@ import trio
 
 from actors import ChildCrashed, ChildRestarted, Ref, SupervisorEvent
 from actors._ref import _Crash
+from arbitrade.execution import (
+    STALL_AFTER,
+    VENUE_CONNECTION,
+    VENUE_PRIVATE_STALLED,
+    VENUE_REST_ERROR,
+)
 from arbitrade.messages import AuditEvent
 from arbitrade.soak._bot import BotHandle
 from arbitrade.soak._faults import FaultKind, FaultRecord, PlannedFault
@@ -263,7 +269,7 @@ class Injector:
             record.note = (record.note + "; " if record.note else "") + (
                 "not recovered: " + ", ".join(reasons) if reasons else "no reaction seen"
             )
-        record.no_audit_source = audit_source(record) or ""
+        record.no_audit_source = audit_source(record, self.observer.order_times) or ""
         record.visible = self.is_visible(record)
 
     def is_visible(self, record: FaultRecord) -> bool:
@@ -292,10 +298,11 @@ def traces_of(
 
     The window runs from the injection to ``within`` seconds after the bot recovered (or
     after the fault ended, when it did not). Crashes: the restart log shows a crash of the
-    target. A dropped connection: a feed crashed with ``connection dropped``. Other exchange
-    faults: an audit event of the kind that names the fault (:data:`AUDIT_TRACES`; for stalls
-    and status changes also its subject). A fault with no audit source in the bot
-    (:func:`audit_source`) has none.
+    target. A dropped connection: a feed crashed with ``connection dropped``, or the venue
+    audited its private connection going down. Other exchange faults: an audit event of the
+    kind that names the fault (:data:`AUDIT_TRACES`; for stalls, status changes and REST
+    errors also its subject). A fault with no audit source in the bot (``no_audit_source``
+    set by :func:`audit_source`) has none.
     """
     start = record.injected_at
     end = (record.recovered_at or record.cleared_at) + within
@@ -309,9 +316,10 @@ def traces_of(
                 ours = "connection dropped" in event.error_message
             if ours:
                 yield event
-        return
+        if record.kind is not FaultKind.DROP_CONNECTIONS:
+            return
     kinds = AUDIT_TRACES.get(record.kind)
-    if kinds is None or audit_source(record) is not None:
+    if kinds is None or record.no_audit_source:
         return
     subject = _trace_subject(record)
     for entry in audit:
@@ -340,15 +348,24 @@ def assign_traces(
 
 
 AUDIT_TRACES: dict[FaultKind, frozenset[str]] = {
-    FaultKind.STALLED_CHANNEL: frozenset({"feed.stalled"}),
+    FaultKind.DROP_CONNECTIONS: frozenset({VENUE_CONNECTION}),
+    FaultKind.STALLED_CHANNEL: frozenset({"feed.stalled", VENUE_PRIVATE_STALLED}),
     FaultKind.CORRUPT_CHECKSUMS: frozenset({"feed.checksum_mismatch"}),
     FaultKind.GARBAGE_FRAMES: frozenset({"feed.bad_frame"}),
     FaultKind.TRUNCATED_FRAMES: frozenset({"feed.bad_frame"}),
     FaultKind.ACK_DELAY: frozenset({"feed.slow_ack"}),
     FaultKind.MAINTENANCE: frozenset({"feed.exchange_status"}),
     FaultKind.CANCEL_ONLY: frozenset({"feed.exchange_status"}),
+    FaultKind.RATE_LIMIT_ERRORS: frozenset({VENUE_REST_ERROR}),
+    FaultKind.NONCE_ERRORS: frozenset({VENUE_REST_ERROR}),
 }
-"""The audit kinds that show each exchange fault (the feeds publish them)."""
+"""The audit kinds that show each exchange fault (the feeds and the live venue publish them)."""
+
+REST_ERRORS: dict[FaultKind, str] = {
+    FaultKind.RATE_LIMIT_ERRORS: "EAPI:Rate limit exceeded",
+    FaultKind.NONCE_ERRORS: "EAPI:Invalid nonce",
+}
+"""The Kraken error string each REST fault makes the simulator answer (the audit subject)."""
 
 _PUBLIC_STALLS = frozenset({"book", "ticker", "trade"})
 
@@ -359,18 +376,30 @@ def _trace_subject(record: FaultRecord) -> str | None:
         return record.target
     if record.kind in (FaultKind.MAINTENANCE, FaultKind.CANCEL_ONLY):
         return record.target  # the status name
-    return None
+    if record.kind is FaultKind.DROP_CONNECTIONS:
+        return "down"
+    return REST_ERRORS.get(record.kind)
 
 
-def audit_source(record: FaultRecord) -> str | None:
-    """Why no component of the bot can audit this fault, or None when one does.
+def audit_source(record: FaultRecord, order_times: Sequence[float] = ()) -> str | None:
+    """Why nothing in the bot could notice this fault, or None when something can (and must).
 
-    REST errors reach only the venue (``arbitrade.execution``), which publishes no audit event
-    for them; a stall of ``heartbeat`` or ``executions`` touches only the venue's private
-    connection (public feeds get data, so Kraken sends them no heartbeats at all).
+    REST errors and private stalls are audited by the live venue (``venue.rest_error``,
+    ``venue.private_stalled``). Two private stalls leave nothing to notice, judged from the
+    order updates seen (``order_times``): a ``heartbeat`` stall while orders traded (Kraken
+    sends heartbeats only when nothing else flows, so the connection was never quiet), and an
+    ``executions`` stall during which no order was sent at least
+    :data:`~arbitrade.execution.STALL_AFTER` seconds before it ended (no execution was due).
     """
-    if record.kind in (FaultKind.RATE_LIMIT_ERRORS, FaultKind.NONCE_ERRORS):
-        return "REST errors reach only the venue, which audits none"
-    if record.kind is FaultKind.STALLED_CHANNEL and record.target not in _PUBLIC_STALLS:
-        return f"a {record.target} stall touches only the venue's private connection"
+    if record.kind is not FaultKind.STALLED_CHANNEL or record.target in _PUBLIC_STALLS:
+        return None
+    start, end = record.injected_at, record.cleared_at
+    if record.target == "heartbeat":
+        if any(start <= t <= end for t in order_times):
+            return "heartbeat stall while orders traded: the private connection never went quiet"
+        return None
+    if record.target == "executions" and not any(
+        start <= t <= end - STALL_AFTER for t in order_times
+    ):
+        return "executions stall with no order sent in it: no execution was due"
     return None

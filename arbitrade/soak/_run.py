@@ -186,7 +186,7 @@ async def run_soak(options: SoakOptions, components: Components | None = None) -
         configure_logging(level="WARNING")  # back to stderr before the file closes
         log_file.close()
     stored = table_counts(settings.duckdb_path)
-    traded = money(settings.duckdb_path)
+    traded = money(settings.duckdb_path, components.execution.home_asset)
     balance_change = (
         {
             a: (balances_after.get(a, Decimal(0)) - balances_before.get(a, Decimal(0))).normalize()
@@ -217,6 +217,9 @@ async def run_soak(options: SoakOptions, components: Components | None = None) -
     ]
     figures["orders sent (simulator)"] = str(len(received))
     figures["fills / cycles (DuckDB)"] = f"{traded.fills} / {traded.cycles}"
+    figures["realised PnL: cycles + stat-arb positions"] = (
+        f"{traded.cycle_pnl} + {traded.position_pnl} ({traded.position_cycles} position cycles)"
+    )
     figures["rows written (DuckDB)"] = str(sum(stored.values()))
     return SoakReport(
         options,

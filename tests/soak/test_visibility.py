@@ -1,8 +1,9 @@
 """Matching each fault to its own trace: by kind, subject and time window, never by count.
 
-A fault is seen only through the entry its kind must leave (a feed's audit kind, a crash of
-the target, a feed crashed by the drop), inside the window from its injection to a few
-seconds after its recovery. Faults no part of the bot can audit are listed apart.
+A fault is seen only through the entry its kind must leave (a feed's or the live venue's
+audit kind, a crash of the target, a feed crashed by the drop), inside the window from its
+injection to a few seconds after its recovery. Faults that left nothing to notice (a private
+stall with nothing due on it) are listed apart.
 """
 
 from __future__ import annotations
@@ -67,11 +68,38 @@ class TestTraceSeen:
         assert not trace_seen(fault, [other], [], 5.0)
         assert trace_seen(fault, [crash], [], 5.0)
 
-    def test_trace_when_fault_has_no_audit_source_is_never_seen(self) -> None:
-        """REST errors reach only the venue: no entry is taken as their trace."""
+    def test_trace_when_rest_error_audited_by_venue_with_its_string_is_seen(self) -> None:
+        """A rate-limit fault is seen through the venue's ``venue.rest_error`` naming it."""
         fault = record(FaultKind.RATE_LIMIT_ERRORS)
-        assert fault.no_audit_source
-        assert not trace_seen(fault, [], [audit("feed.bad_frame", "book", 100.5)], 5.0)
+        assert not fault.no_audit_source
+        nonce = audit("venue.rest_error", "EAPI:Invalid nonce", 100.5)
+        assert not trace_seen(fault, [], [nonce], 5.0)
+        limit = audit("venue.rest_error", "EAPI:Rate limit exceeded", 100.5)
+        assert trace_seen(fault, [], [limit], 5.0)
+
+    def test_trace_when_private_stall_audited_by_venue_is_seen(self) -> None:
+        """A heartbeat stall is seen through the venue's ``venue.private_stalled``."""
+        fault = record(FaultKind.STALLED_CHANNEL, "heartbeat")
+        assert trace_seen(fault, [], [audit("venue.private_stalled", "heartbeat", 101.0)], 5.0)
+
+    def test_trace_when_drop_audited_as_venue_down_is_seen(self) -> None:
+        """A dropped connection is also shown by the venue auditing its connection down."""
+        fault = record(FaultKind.DROP_CONNECTIONS, "all connections")
+        assert trace_seen(fault, [], [audit("venue.connection", "down", 100.1)], 5.0)
+        assert not trace_seen(fault, [], [audit("venue.connection", "up", 100.1)], 5.0)
+
+    def test_source_when_executions_stall_had_no_order_is_absent(self) -> None:
+        """An executions stall with no order sent in it left nothing due: not measurable."""
+        fault = FaultRecord(FaultKind.STALLED_CHANNEL, 100.0, 105.0, "executions")
+        assert audit_source(fault, [])
+        assert audit_source(fault, [104.0])  # too late to be noticed before the stall ended
+        assert audit_source(fault, [101.0]) is None
+
+    def test_source_when_heartbeat_stall_saw_orders_is_absent(self) -> None:
+        """Heartbeats come only when nothing else does: orders flowing kept it from quiet."""
+        fault = FaultRecord(FaultKind.STALLED_CHANNEL, 100.0, 105.0, "heartbeat")
+        assert audit_source(fault, [102.0])
+        assert audit_source(fault, [90.0]) is None
 
 
 class TestCheckVisibility:
@@ -85,12 +113,14 @@ class TestCheckVisibility:
 
     def test_check_when_faults_have_no_audit_source_lists_them_apart(self) -> None:
         """Sourceless faults are a not-measurable line of their own, never a pass."""
-        seen, rest = record(FaultKind.GARBAGE_FRAMES), record(FaultKind.NONCE_ERRORS)
+        seen = record(FaultKind.GARBAGE_FRAMES)
         seen.visible = True
-        main, apart = check_visibility([seen, rest])
+        quiet = FaultRecord(FaultKind.STALLED_CHANNEL, 100.0, 105.0, "executions")
+        quiet.no_audit_source = audit_source(quiet, []) or ""
+        main, apart = check_visibility([seen, quiet])
         assert (main.verdict, main.value) == (Verdict.PASS, "1 of 1")
         assert apart.verdict is Verdict.NOT_MEASURABLE
-        assert "nonce_errors" in apart.detail
+        assert "stalled_channel" in apart.detail
 
 
 class TestAssignTraces:
