@@ -6,9 +6,12 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import structlog
+import trio
+
+from ._bus import Lossless
 
 if TYPE_CHECKING:
-    from ._bus import Bus
+    from ._bus import Bus, Subscription
     from ._ref import Ref
     from ._registry import Registry
 
@@ -81,7 +84,15 @@ class Context:
         backpressure reaches the publisher) or :class:`~actors.LossyLatest` (the newest events
         are kept when the actor falls behind). The subscription lives as long as this
         incarnation: events published while the actor restarts are not delivered.
+
+        ``Lossless`` events go straight into the mailbox (:meth:`~actors.Bus.forward`: no
+        task between, publish order kept across topics); the mailbox's capacity bounds them,
+        not the policy's. ``LossyLatest`` events wait in their own subscription, and a
+        linked task moves them to the mailbox as it takes them.
         """
+        if isinstance(policy, Lossless):
+            self.start_soon(_hold, self.bus.forward(topic, self.ref))
+            return
         subscription = self.bus.subscribe(topic, policy)
         self.start_soon(_pump, subscription, self.ref)
 
@@ -90,6 +101,12 @@ class Context:
         temporary child is not restarted (a permanent one is)."""
         if self._stop is not None:
             self._stop()
+
+
+async def _hold(subscription: Subscription) -> None:
+    """Keep a forwarding subscription for as long as the incarnation runs."""
+    with subscription:
+        await trio.sleep_forever()
 
 
 async def _pump(subscription: Any, ref: Ref[Any]) -> None:

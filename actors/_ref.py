@@ -285,6 +285,38 @@ class Ref[M]:
 
     # -- runtime side (used by the actor loop and supervisors) --------------------------
 
+    def _put_nowait(self, message: object) -> bool:
+        """Queue ``message`` without waiting (the bus forwarding into this mailbox).
+
+        Returns False, queuing nothing, when a backpressure mailbox is full; a dropping
+        mailbox applies its policy and returns True.
+
+        Raises:
+            ActorStopped: the actor is stopped for good.
+            MutableMessage: in debug mode, the message is not deeply immutable.
+        """
+        if self._debug:
+            check_immutable(self.path, message)
+        if self._lossy:
+            self._offer(message)
+            return True
+        try:
+            self._send.send_nowait(message)
+        except trio.WouldBlock:
+            return False
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            raise ActorStopped(self.path) from None
+        return True
+
+    def _full(self) -> bool:
+        """True if ``send`` would wait for room now."""
+        if self._lossy:
+            return False
+        stats = self._send.statistics()
+        return stats.current_buffer_used >= stats.max_buffer_size and not (
+            stats.tasks_waiting_receive
+        )
+
     def _inject(self, item: object) -> None:
         """Put a control item in the mailbox regardless of policy (waits never)."""
         try:

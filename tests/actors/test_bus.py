@@ -123,3 +123,53 @@ class TestSubscriptions:
             stats = bus.statistics()
             assert (stats.topics, stats.subscriptions, stats.published) == (2, 3, 1)
             assert [s.policy for s in bus.subscriptions("a")] == ["lossless", "lossy_latest"]
+
+
+class TestForward:
+    async def test_forward_when_topics_interleave_fills_the_mailbox_in_publish_order(
+        self,
+    ) -> None:
+        """Forwarded events land in the mailbox at publish time, in publish order."""
+        bus = actors.Bus()
+        ref: actors.Ref[object] = actors.Ref("root/sink", actors.Mailbox(capacity=10))
+        with bus.forward("a", ref) as first, bus.forward("b", ref):
+            await bus.publish("a", 1)
+            await bus.publish("b", 2)
+            bus.publish_nowait("a", 3)
+            assert [ref._receive.receive_nowait() for _ in range(3)] == [1, 2, 3]
+            assert first.statistics().delivered == 2
+            assert first.statistics().queued == 0
+
+    async def test_publish_when_forwarded_mailbox_full_waits_for_room(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """A full backpressure mailbox makes publish wait; publish_nowait raises."""
+        bus = actors.Bus()
+        ref: actors.Ref[object] = actors.Ref("root/sink", actors.Mailbox(capacity=1))
+        with bus.forward("t", ref):
+            await bus.publish("t", 1)
+            with pytest.raises(trio.WouldBlock):
+                bus.publish_nowait("t", 2)
+            with trio.move_on_after(1.0) as blocked:
+                await bus.publish("t", 2)
+            assert blocked.cancelled_caught
+            assert ref._receive.receive_nowait() == 1
+            with trio.fail_after(1.0):
+                await bus.publish("t", 2)
+            assert ref._receive.receive_nowait() == 2
+
+    async def test_publish_when_forwarding_closed_or_actor_stopped_delivers_nothing(
+        self,
+    ) -> None:
+        """A closed forward gets nothing more; a stopped actor's events are dropped quietly."""
+        bus = actors.Bus()
+        ref: actors.Ref[object] = actors.Ref("root/sink", actors.Mailbox(capacity=10))
+        stopped: actors.Ref[object] = actors.Ref("root/gone", actors.Mailbox(capacity=10))
+        stopped._close()
+        bus.forward("t", stopped)
+        with bus.forward("t", ref):
+            await bus.publish("t", 1)
+        await bus.publish("t", 2)
+        assert ref._receive.receive_nowait() == 1
+        with pytest.raises(trio.WouldBlock):
+            ref._receive.receive_nowait()
