@@ -285,34 +285,39 @@ def check_memory(
     *,
     limit_bytes: float = 300e6,
     max_growth_per_hour: float = 20e6,
+    warmup: float = 300.0,
     min_span: float = 600.0,
+    name: str = "memory (RSS)",
 ) -> Check:
-    """Peak RSS under ``limit_bytes`` and flat: the slope over the second half of the run
-    (after warm-up) under ``max_growth_per_hour``. The slope is judged only when the samples
-    span ``min_span`` seconds; a shorter run's slope is start-up, not a leak."""
-    name = "memory (RSS)"
+    """Peak RSS under ``limit_bytes`` and flat: the least-squares slope of the samples taken
+    after the first ``warmup`` seconds (books, caches and the database filling up are not a
+    leak) under ``max_growth_per_hour``. The slope is judged only when the samples after the
+    warm-up span ``min_span`` seconds; a shorter run's slope is start-up, and the table says
+    it was not judged. ``samples`` are ``(seconds since the first sample, bytes)``."""
     if len(samples) < 3:
         return _not_measurable(name, "fewer than three RSS samples")
     peak = max(r for _, r in samples)
     final = samples[-1][1]
-    half = samples[len(samples) // 2 :]
-    slope = rss_slope(half) or 0.0
-    span = samples[-1][0] - samples[0][0]
+    settled = [s for s in samples if s[0] >= warmup]
+    span = settled[-1][0] - settled[0][0] if settled else 0.0
+    slope = rss_slope(settled)
     problems = []
     if peak > limit_bytes:
         problems.append(f"peak over {limit_bytes / 1e6:.0f} MB")
-    judged = span >= min_span
-    if judged and slope > max_growth_per_hour:
-        problems.append(f"grows {slope / 1e6:.1f} MB/h")
+    judged = slope is not None and span >= min_span
+    if judged and slope is not None and slope > max_growth_per_hour:
+        problems.append(f"grows {slope / 1e6:.1f} MB/h after the warm-up")
+    warm = f"{warmup / 60:g} min warm-up"
     basis = (
-        f"flat: slope over the second half of the samples <= {max_growth_per_hour / 1e6:+.0f} MB/h"
+        f"flat: least-squares slope after the {warm} <= {max_growth_per_hour / 1e6:+.0f} MB/h"
         if judged
-        else f"slope not judged: {span:.0f} s of samples < {min_span:.0f} s"
+        else f"slope not judged: {span:.0f} s of samples after the {warm} < {min_span:.0f} s"
     )
+    shown = f"{slope / 1e6:+.1f} MB/h after the {warm}" if slope is not None else "n/a"
     return Check(
         name,
         Verdict.FAIL if problems else Verdict.PASS,
-        f"peak {peak / 1e6:.0f} MB, final {final / 1e6:.0f} MB, slope {slope / 1e6:+.1f} MB/h",
+        f"peak {peak / 1e6:.0f} MB, final {final / 1e6:.0f} MB, slope {shown}",
         "; ".join(problems) or basis,
     )
 

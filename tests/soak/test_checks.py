@@ -150,6 +150,13 @@ class TestMemoryAndTrading:
         assert check.verdict is Verdict.PASS
         assert "<= +20 MB/h" in check.detail
 
+    def test_check_when_rss_climbs_only_during_warmup_passes(self) -> None:
+        """Fill-up in the first five minutes, then flat: the slope after warm-up is judged."""
+        samples = [(float(t), 100e6 + min(t, 300) * 200_000) for t in range(0, 1800, 10)]
+        check = check_memory(samples)
+        assert check.verdict is Verdict.PASS
+        assert "after the 5 min warm-up" in check.value
+
     def test_check_when_peak_is_over_the_ceiling_fails(self) -> None:
         """Over 300 MB fails."""
         samples = [(0.0, 100e6), (1.0, 350e6), (2.0, 120e6)]
