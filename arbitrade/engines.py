@@ -69,8 +69,8 @@ def engine_tree(
             ``components.graph``).
         capital: the most home currency one cycle may start with (default:
             :func:`default_capital`).
-        wall_clock: Unix time for the trading actors' stamps (a backtest reads the
-            recording's time here).
+        wall_clock: Unix time for the trading actors' stamps and the book feed's lag behind
+            the exchange's stamps (a backtest reads the recording's time here).
         initial_balances: the portfolio's balances when the venue keeps none.
         graph_run_id: the stem of the pair graph's opportunity-id token, numbered per
             incarnation (None: random; a backtest fixes it so its reports repeat byte for byte).
@@ -93,6 +93,7 @@ def engine_tree(
         capital=capital if capital is not None else default_capital(components),
         transport=market_transport,
         connection_timers=market_connection_timers,
+        wall_clock=wall_clock,
     )
     if graph_run_id is not None:
         incarnations = itertools.count(1)

@@ -1,10 +1,13 @@
 """The seam between the WebSocket client and the network: frames in, frames out.
 
 A :class:`Transport` has one method, :meth:`~Transport.connect`, giving a
-:class:`Connection` (receive a raw text frame, send one, close). :class:`TrioWebsocketTransport`
-is the real one; :class:`ReplayTransport` plays recorded frames for tests and backtests. Every
-transport raises only our own :class:`~arbitrade.kraken.KrakenTransportError` subclasses,
-translated here from trio-websocket's and the OS's exceptions.
+:class:`Connection` (receive a raw text frame, send one, close). A connection may also offer
+``receive_nowait`` (:class:`ReadyConnection`): the next frame already received, without
+waiting, so a reader behind a backlog takes every ready frame in one go.
+:class:`TrioWebsocketTransport` is the real one; :class:`ReplayTransport` plays recorded
+frames for tests and backtests. Every transport raises only our own
+:class:`~arbitrade.kraken.KrakenTransportError` subclasses, translated here from
+trio-websocket's and the OS's exceptions.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Protocol
+from typing import Final, Protocol
 
 import orjson
 import trio
@@ -20,7 +23,18 @@ import trio_websocket
 
 from arbitrade.kraken._errors import KrakenConnectError, KrakenConnectionClosed
 
-__all__ = ["Connection", "ReplayTransport", "Transport", "TrioWebsocketTransport"]
+__all__ = [
+    "Connection",
+    "ReadyConnection",
+    "ReplayTransport",
+    "Transport",
+    "TrioWebsocketTransport",
+]
+
+MESSAGE_QUEUE: Final = 1024
+"""Frames trio-websocket may hold received but not yet read (its default is 1). A reader that
+fell behind then finds a backlog ready in memory and takes it at once (``receive_nowait``),
+instead of one frame per turn of the scheduler; the kernel's socket buffer holds the rest."""
 
 
 class Connection(Protocol):
@@ -32,6 +46,19 @@ class Connection(Protocol):
 
     async def send(self, frame: str | bytes) -> None:
         """Send one frame. Raises KrakenConnectionClosed when the connection is gone."""
+        ...
+
+
+class ReadyConnection(Connection, Protocol):
+    """A connection that can also hand over a frame it already holds, without waiting."""
+
+    def receive_nowait(self) -> str | bytes:
+        """The next frame if one is ready.
+
+        Raises:
+            trio.WouldBlock: nothing is ready (the caller awaits :meth:`receive`).
+            KrakenConnectionClosed: the connection is gone and nothing is left to read.
+        """
         ...
 
 
@@ -47,6 +74,22 @@ class _TrioWebsocketConnection:
     def __init__(self, socket: trio_websocket.WebSocketConnection, url: str) -> None:
         self._socket = socket
         self._url = url
+        # trio-websocket has no non-blocking get_message: its received-message queue is
+        # read directly (a private attribute; pinned by uv.lock). Without it every
+        # receive_nowait says WouldBlock, and the reader goes one frame at a time as before.
+        self._ready: trio.MemoryReceiveChannel[str | bytes] | None = getattr(
+            socket, "_recv_channel", None
+        )
+
+    def receive_nowait(self) -> str | bytes:
+        ready = self._ready
+        if ready is None:
+            raise trio.WouldBlock
+        try:
+            return ready.receive_nowait()
+        except (trio.EndOfChannel, trio.ClosedResourceError):
+            # what is left is for receive(), which raises the close with its reason
+            raise trio.WouldBlock from None
 
     async def receive(self) -> str | bytes:
         try:
@@ -70,10 +113,12 @@ class TrioWebsocketTransport:
         connect_timeout: float = 10.0,
         ssl_context: ssl.SSLContext | None = None,
         max_message_size: int = 2**24,
+        message_queue_size: int = MESSAGE_QUEUE,
     ) -> None:
         self._connect_timeout = connect_timeout
         self._ssl_context = ssl_context
         self._max_message_size = max_message_size
+        self._message_queue_size = message_queue_size
 
     @asynccontextmanager
     async def connect(self, url: str) -> AsyncIterator[Connection]:
@@ -90,6 +135,7 @@ class TrioWebsocketTransport:
                 connect_timeout=self._connect_timeout,
                 disconnect_timeout=1.0,
                 max_message_size=self._max_message_size,
+                message_queue_size=self._message_queue_size,
             ) as socket:
                 entered = True
                 yield _TrioWebsocketConnection(socket, url)
@@ -118,6 +164,13 @@ class _ReplayConnection:
                 raise KrakenConnectionClosed("replay", "end of the recording")
             await trio.sleep_forever()
         return queue.pop(0)
+
+    def receive_nowait(self) -> str | bytes:
+        if self._transport._replies:
+            return self._transport._replies.pop(0)
+        if self._transport._queue:
+            return self._transport._queue.pop(0)
+        raise trio.WouldBlock
 
     async def send(self, frame: str | bytes) -> None:
         await trio.lowlevel.checkpoint()
@@ -149,6 +202,14 @@ class ReplayTransport:
         self.close_at_end = close_at_end
         self.sent: list[str | bytes] = []
         self.connections = 0
+
+    def extend(self, frames: Iterable[str | bytes]) -> None:
+        """Queue ``frames`` behind those not yet played (a test answering what was sent).
+
+        A connection waiting at the end of the frames does not wake for them by itself: it
+        sees them on its next receive (the replay polls nothing).
+        """
+        self._queue.extend(frames)
 
     @asynccontextmanager
     async def connect(self, url: str) -> AsyncIterator[Connection]:

@@ -4,10 +4,12 @@
 exponential backoff and jitter (at least 5 s after the exchange said ``maintenance``),
 resubscribes everything after each reconnect, and treats a silent connection as dead (after
 half the heartbeat timeout it pings; after the other half without any frame it reconnects).
-Frames are decoded by a :class:`~arbitrade.kraken.Decoder`; responses go to the request that
-waits for them, everything else to ``on_message`` or the :attr:`KrakenWsClient.messages`
-channel. The network sits behind a :class:`~arbitrade.kraken.Transport`, so tests and backtests
-substitute :class:`~arbitrade.kraken.ReplayTransport`.
+Behind a backlog the reader takes every frame the connection already holds (up to
+``READY_BATCH``) in one go, so a consumer can take them as one batch too. Frames are decoded
+by a :class:`~arbitrade.kraken.Decoder`; responses go to the request that waits for them,
+everything else to ``on_message`` or the :attr:`KrakenWsClient.messages` channel. The network
+sits behind a :class:`~arbitrade.kraken.Transport`, so tests and backtests substitute
+:class:`~arbitrade.kraken.ReplayTransport`.
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ log = structlog.get_logger("arbitrade.kraken.ws")
 
 MAINTENANCE_RECONNECT_DELAY: Final = 5.0
 """Kraken asks for at least this many seconds between attempts after maintenance."""
+READY_BATCH: Final = 256
+"""Frames the reader takes from what the connection already holds before it lets other tasks
+run (see :meth:`KrakenWsClient.run`)."""
 
 
 @attrs.frozen
@@ -246,6 +251,9 @@ class KrakenWsClient:
 
     async def _read(self, connection: Connection) -> None:
         half = self._heartbeat_timeout / 2
+        take = getattr(connection, "receive_nowait", None)
+        decode = self.decoder.decode
+        route = self._route
         while True:
             with trio.move_on_after(half) as quiet:
                 raw = await connection.receive()
@@ -257,7 +265,17 @@ class KrakenWsClient:
                 if silent.cancelled_caught:
                     raise _HeartbeatLost
             self._frames += 1
-            await self._route(self.decoder.decode(raw))
+            await route(decode(raw))
+            if take is None:
+                continue
+            # what the connection already holds, without a trip through the scheduler each
+            for _ in range(READY_BATCH):
+                try:
+                    raw = take()
+                except trio.WouldBlock:
+                    break
+                self._frames += 1
+                await route(decode(raw))
 
     async def _route(self, message: Message) -> None:
         if type(message) not in (BookMessage, BookBatch):
@@ -273,7 +291,10 @@ class KrakenWsClient:
                 return  # our own watchdog pings
         if self._on_message is not None:
             self._on_message(message)
-        else:
+            return
+        try:
+            self._outbox.send_nowait(message)  # no checkpoint: a ready batch goes out whole
+        except trio.WouldBlock:
             await self._outbox.send(message)
 
     # -- requests ---------------------------------------------------------------------------

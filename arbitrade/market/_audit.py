@@ -1,10 +1,12 @@
 """What a feed writes to the audit log when the exchange misbehaves, and how often.
 
 A feed detects bad frames, checksum mismatches, exchange status changes, slow
-acknowledgements and stalled channels; each becomes an :class:`~arbitrade.messages.AuditEvent`
-(kind ``feed.<what>``) so an operator and the fault soak can see it after the fact, not only in
-the log. :class:`AuditThrottle` keeps a flood (a burst of garbage frames) to one event per kind
-and subject every few seconds, carrying how many occurrences it stands for.
+acknowledgements, stalled channels and reading behind the exchange (lag); each becomes an
+:class:`~arbitrade.messages.AuditEvent` (kind ``feed.<what>``) so an operator and the fault
+soak can see it after the fact, not only in the log. :class:`AuditThrottle` keeps a flood
+(a burst of garbage frames) to one event per kind and subject every few seconds, carrying how
+many occurrences it stands for (a lag episode's start and end are not throttled: the lag's
+own hysteresis keeps them apart).
 """
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ AUDIT_STALLED: Final = "feed.stalled"
 """A subscribed channel went quiet while the connection stayed up (subject: the channel)."""
 AUDIT_STALL_ENDED: Final = "feed.stall_ended"
 """Data flows again on a channel that was stalled (subject: the channel)."""
+AUDIT_LAGGING: Final = "feed.lagging"
+"""The feed reads frames further behind the exchange's stamps than ``max_lag`` (subject: the
+channel; ``lag_seconds``). The book feed's books are stale until ``feed.caught_up``."""
+AUDIT_CAUGHT_UP: Final = "feed.caught_up"
+"""A lagging feed is back within ``caught_up_lag`` (subject: the channel; ``lag_seconds``,
+``worst_lag_seconds``, ``lagged_seconds``)."""
 
 THROTTLE_SECONDS: Final = 5.0
 """At most one audit event per kind and subject in this many seconds."""

@@ -8,9 +8,23 @@ from attrs import validators as v
 BOOK_DEPTHS = (10, 25, 100, 500, 1000)
 
 
+def _below_max_lag(
+    instance: MarketSettings, attribute: attrs.Attribute[float], value: float
+) -> None:
+    if value >= instance.max_lag:
+        raise ValueError(
+            f"caught_up_lag must be below max_lag ({instance.max_lag:g} s), got {value:g}"
+        )
+
+
 @attrs.frozen(kw_only=True)
 class MarketSettings:
-    """What the feeds subscribe to and when they call a connection dead."""
+    """What the feeds subscribe to, when they call a connection dead or a feed behind.
+
+    Raises:
+        ValueError: a field out of range, naming it (``caught_up_lag`` must be below
+            ``max_lag``).
+    """
 
     symbols: tuple[str, ...] = ()
     """v2 symbols whose books are kept (``BTC/USD``); empty: every online pair."""
@@ -28,3 +42,15 @@ class MarketSettings:
     """Further public channels fed to the bus besides instrument and book."""
     subscribe_batch: int = attrs.field(default=50, validator=v.ge(1))
     """Symbols per subscribe request (one acknowledgement comes back per symbol)."""
+    max_lag: float = attrs.field(default=2.0, validator=v.gt(0))
+    """Seconds the feed may read behind the exchange's stamps (``timestamp`` of book updates,
+    against the wall clock) before it calls its books stale and audits ``feed.lagging``."""
+    caught_up_lag: float = attrs.field(default=0.5, validator=[v.ge(0), _below_max_lag])
+    """Seconds behind at or under which a lagging feed has caught up (``feed.caught_up``;
+    its books are live again). Below ``max_lag`` so a lag near the threshold does not flap."""
+    conflate: bool = True
+    """Apply every frame the connection has ready in one go (each book checksum-verified) and
+    publish each changed book's top once per batch, the latest. False: one top per frame (the
+    benchmark's comparison). Either way a lagging feed holds its tops until it has caught up."""
+    max_batch: int = attrs.field(default=1024, validator=v.ge(1))
+    """Most frames taken in one batch before the feed lets other tasks run."""

@@ -7,6 +7,7 @@ Feeds restart one by one with backoff when their connection drops; the graph res
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Final
 
@@ -35,6 +36,7 @@ def market_supervisor(
     capital: Decimal | None = None,
     name: str = "market",
     connection_timers: bool = True,
+    wall_clock: Callable[[], float] | None = None,
 ) -> SupervisorSpec:
     """Feeds (book first: it announces the instruments) and the pair graph, one for one.
 
@@ -42,7 +44,8 @@ def market_supervisor(
     snapshot goes out; after a crash of its own it catches up from the book feed. ``capital``
     caps each cycle's start amount (see ``PairGraphActor``). ``connection_timers=False``
     turns off the book feed's connection watch and ack probe: for a replay transport only
-    (see ``BookFeed``).
+    (see ``BookFeed``). ``wall_clock`` (Unix time now; a backtest passes the recording's)
+    lets the book feed measure its lag behind the exchange's stamps; None: no lag measured.
     """
     children: list[ChildSpec] = [
         ChildSpec(
@@ -56,7 +59,11 @@ def market_supervisor(
             BOOK_FEED,
             factory=BookFeed,
             args=(url, market),
-            kwargs={"transport": transport, "connection_timers": connection_timers},
+            kwargs={
+                "transport": transport,
+                "connection_timers": connection_timers,
+                "wall_clock": wall_clock,
+            },
             backoff=FEED_BACKOFF,
             shutdown_timeout=2.0,
         ),
