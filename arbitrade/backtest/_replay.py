@@ -11,7 +11,11 @@ were dropped when it was loaded.
 The transport is also the replay's :class:`~arbitrade.backtest._timeline.Scheduler`: the
 simulated venue's latencies and the report's samples are callbacks on the same time line as
 the frames, run in (time, order) by the receiving task, so nothing depends on how Trio breaks
-ties between equal deadlines.
+ties between equal deadlines. Callbacks due at *t* run after every frame due at *t*, once the
+instant has settled (``trio.testing.wait_all_tasks_blocked``: every task has run out of work
+at *t*), back to back; so it runs on a virtual clock. ``on_handover`` sees each frame as it
+is handed over (the venue's :class:`~arbitrade.backtest._market.MarketBooks`): a callback at
+*t* meets the market of every frame up to *t* and nothing later (ADR 12).
 
 Every connection continues where the previous one stopped (a reconnect does not replay the
 recording again). When the frames run out, :attr:`TimedReplayTransport.finished` is set; the
@@ -29,6 +33,7 @@ from contextlib import asynccontextmanager
 
 import orjson
 import trio
+import trio.testing
 
 from arbitrade.backtest._timeline import Callback
 from arbitrade.kraken import Connection
@@ -47,6 +52,7 @@ class _TimedConnection:
         replies = transport._replies
         timers = transport._timers
         times = transport._times
+        settled = False  # True from the instant's settling until this task next yields
         while True:
             if replies:
                 await trio.lowlevel.checkpoint()
@@ -59,22 +65,34 @@ class _TimedConnection:
                 transport.finished.set()
             if timers and timers[0][0] < frame_at:  # equal times: the market moves first
                 due = timers[0][0]
-                if due > trio.current_time():
+                now = trio.current_time()
+                if due > now:
                     await transport._sleep_until(due)
+                    settled = False
                     continue
-                heapq.heappop(timers)[2]()
+                if not settled:
+                    # the instant settles first: every task runs out of work at ``now``
+                    await trio.testing.wait_all_tasks_blocked()
+                    settled = True
+                    continue
+                heapq.heappop(timers)[2]()  # due timers run back to back, without yielding
                 continue
             if frame_at == math.inf:
                 await transport._sleep_until(math.inf)
+                settled = False
                 continue
             if frame_at > trio.current_time():
                 await transport._sleep_until(frame_at)
+                settled = False
                 continue
             await trio.lowlevel.checkpoint()
             transport.position = index + 1
+            payload = transport._payloads[index]
+            if transport._on_handover is not None:
+                transport._on_handover(payload)
             if transport._on_frame is not None:
                 transport._on_frame(index + 1)
-            return transport._payloads[index]
+            return payload
 
     async def send(self, frame: str | bytes) -> None:
         transport = self._transport
@@ -92,6 +110,8 @@ class TimedReplayTransport:
         times: when each frame is received, on the Trio clock.
         payloads: the frames' text, in replay order.
         on_frame: called with the count of frames delivered so far, after each one (progress).
+        on_handover: called with each frame as it is handed to the client, before the client
+            sees it (a simulated venue's :class:`~arbitrade.backtest._market.MarketBooks`).
     """
 
     def __init__(
@@ -100,6 +120,7 @@ class TimedReplayTransport:
         payloads: Sequence[str | bytes],
         *,
         on_frame: Callable[[int], None] | None = None,
+        on_handover: Callable[[str | bytes], None] | None = None,
     ) -> None:
         if len(times) != len(payloads):
             raise ValueError(f"{len(times)} times for {len(payloads)} frames")
@@ -107,6 +128,7 @@ class TimedReplayTransport:
         self._payloads = payloads
         self._count = len(payloads)
         self._on_frame = on_frame
+        self._on_handover = on_handover
         self._replies: collections.deque[bytes] = collections.deque()
         self._timers: list[tuple[float, int, Callback]] = []
         self._timer_order = itertools.count()

@@ -45,6 +45,7 @@ from arbitrade.backtest._collect import Collector
 from arbitrade.backtest._fees import FeeModel, fee_model
 from arbitrade.backtest._inputs import BacktestInputs
 from arbitrade.backtest._latency import make_latency_model
+from arbitrade.backtest._market import MarketBooks
 from arbitrade.backtest._replay import TimedReplayTransport
 from arbitrade.backtest._report import BacktestReport, build_report
 from arbitrade.backtest._settings import (
@@ -240,7 +241,13 @@ async def _replay(
             if should_stop is not None and should_stop():
                 transport.stop()
 
-    transport = TimedReplayTransport(plan.times, plan.payloads, on_frame=on_frame)
+    components = backtest_components(graph, risk, execution, symbols=plan.symbols, depth=plan.depth)
+    # the venue's own books, fed by the replay at hand-over: orders meet the market by market
+    # time, not by how far the feed's tops travelled through the bus (ADR 12)
+    market = MarketBooks(depth=plan.depth, top_levels=components.market.top_levels)
+    transport = TimedReplayTransport(
+        plan.times, plan.payloads, on_frame=on_frame, on_handover=market.on_frame
+    )
     venue = BacktestVenue(
         fees=fees,
         order_latency=make_latency_model(
@@ -254,8 +261,8 @@ async def _replay(
         balances=settings.balances,
         fill_model=settings.fill_model,
         scheduler=transport,
+        market=market,
     )
-    components = backtest_components(graph, risk, execution, symbols=plan.symbols, depth=plan.depth)
     collector = Collector(venue, settings.home, dict(settings.balances), to_wall)
     collector.trading = plan.start_at is None
     tree = backtest_tree(

@@ -6,6 +6,11 @@ components that must act in a reproducible order schedule through :class:`Schedu
 :class:`Timeline` runs callbacks from one task in (time, sequence) order; under replay the
 :class:`~arbitrade.backtest._replay.TimedReplayTransport` is the scheduler, merging these
 callbacks with the recorded frames on one time line.
+
+A settling timeline (``Timeline(settle=True)``, for runs on a virtual clock only) runs the
+callbacks due at *t* once instant *t* is over: every task waits and no timer is due, so
+nothing else can happen at *t*. The paper run of the parity test gives its paper venue one, so
+an order meets the market after every frame of its instant, as the replay's venue does.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 import trio
+import trio.testing
 
 Callback = Callable[[], None]
 
@@ -30,9 +36,17 @@ class Scheduler(Protocol):
 
 
 class Timeline:
-    """A :class:`Scheduler` served by :meth:`run` (start it in a nursery)."""
+    """A :class:`Scheduler` served by :meth:`run` (start it in a nursery).
 
-    def __init__(self) -> None:
+    Args:
+        settle: run the callbacks due at an instant only once that instant has settled
+            (every other task waiting; see the module docstring). Only meaningful on
+            ``trio.testing.MockClock``: on a real clock the loop may stay busy and the
+            callbacks wait until it is not.
+    """
+
+    def __init__(self, *, settle: bool = False) -> None:
+        self._settle = settle
         self._heap: list[tuple[float, int, Callback]] = []
         self._order = itertools.count()
         self._sleeping: trio.CancelScope | None = None
@@ -53,6 +67,13 @@ class Timeline:
                     self._sleeping = scope
                     await trio.sleep_forever()
                 self._sleeping = None
+                continue
+            if self._settle:
+                await trio.testing.wait_all_tasks_blocked()
+                now = trio.current_time()
+                # every callback due by now, back to back: they all meet the settled instant
+                while heap and heap[0][0] <= now:
+                    heapq.heappop(heap)[2]()
                 continue
             _, _, callback = heapq.heappop(heap)
             callback()

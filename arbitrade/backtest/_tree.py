@@ -138,8 +138,9 @@ async def run_backtest_io(
 ) -> None:
     """Route every actor's inputs until cancelled; reports started once all are subscribed.
 
-    The app's routes (:func:`~arbitrade.engines.run_tree_io`; book tops reach the venue through
-    the executor's ``observe_book``), plus instruments to the venue (pair rules).
+    The app's routes (:func:`~arbitrade.engines.run_tree_io`; the executor still hands book
+    tops to ``observe_book``, which a venue with its own ``MarketBooks`` ignores), plus
+    instruments to the venue (pair rules).
     """
     bus: Bus = system.bus
     instruments = bus.subscribe(TOPIC_INSTRUMENTS, Lossless(100))

@@ -1,13 +1,20 @@
 """The simulated venue of backtests: orders meet the replayed book after a latency model.
 
-An order travels for one draw of the order-latency model, then meets the newest replayed book
-of its pair at that instant (the venue sees every book top the executor sees). It is checked as
-Kraken checks it, in this order, each failure a ``REJECTED`` report with Kraken's string:
-deadline passed (``EService:Deadline elapsed``), unknown pair (``EQuery:Unknown asset pair``),
-quantity or price not positive (``EGeneral:Invalid arguments``), price off the tick grid
-(``EOrder:Tick size check failed``), quantity off the lot grid (``EGeneral:Invalid
-arguments:volume``), below the minimum quantity (``EOrder:Order minimum not met``) or cost
-(``EOrder:Cost minimum not met``), more than the balance (``EOrder:Insufficient funds``).
+An order travels for one draw of the order-latency model (zero included), then meets the book
+of its pair as the market stood at its arrival time *t*: with ``market`` (a backtest), the
+:class:`~arbitrade.backtest._market.MarketBooks` built from every frame the replay handed over
+up to and including *t*, in the order received; without (unit tests), the newest top given to
+:meth:`BacktestVenue.observe_book`. Arrivals and cancels go through the scheduler even at zero
+latency, so under replay they run once the instant *t* has settled (see
+``docs/adr/0012-venues-meet-the-market-at-market-time.md``).
+
+It is checked as Kraken checks it, in this order, each failure a ``REJECTED`` report with
+Kraken's string: deadline passed (``EService:Deadline elapsed``), unknown pair
+(``EQuery:Unknown asset pair``), quantity or price not positive (``EGeneral:Invalid
+arguments``), price off the tick grid (``EOrder:Tick size check failed``), quantity off the
+lot grid (``EGeneral:Invalid arguments:volume``), below the minimum quantity (``EOrder:Order
+minimum not met``) or cost (``EOrder:Cost minimum not met``), more than the balance
+(``EOrder:Insufficient funds``).
 
 Matching: the order takes displayed levels at their own prices while they are at or better
 than its limit (``depth`` fill model) or the best level only (``top``), paying the taker fee
@@ -32,6 +39,7 @@ import trio
 
 from arbitrade.backtest._fees import FeeModel, Rates
 from arbitrade.backtest._latency import LatencyModel, fixed_latency
+from arbitrade.backtest._market import MarketBooks
 from arbitrade.backtest._timeline import Scheduler, Timeline
 from arbitrade.execution import (
     DEADLINE_REASON,
@@ -99,6 +107,8 @@ class BacktestVenue:
         fill_model: ``depth`` (walk the levels) or ``top`` (best level only).
         scheduler: where latency timers go (the replay transport in a backtest, so they
             share the frames' time line); ``None``: a :class:`Timeline` served by :meth:`run`.
+        market: the books orders meet (fed by the transport at hand-over); when given,
+            :meth:`observe_book` (the executor's copy of the tops) is ignored.
     """
 
     name = "backtest"
@@ -112,6 +122,7 @@ class BacktestVenue:
         balances: Mapping[str, Decimal] | None = None,
         fill_model: str = "depth",
         scheduler: Scheduler | None = None,
+        market: MarketBooks | None = None,
     ) -> None:
         if fill_model not in ("depth", "top"):
             raise ValueError(f"fill_model must be 'depth' or 'top', got {fill_model!r}")
@@ -130,6 +141,9 @@ class BacktestVenue:
         self._ids = itertools.count(1)
         self._own_timeline = Timeline() if scheduler is None else None
         self._scheduler: Scheduler = scheduler or self._own_timeline  # type: ignore[assignment]
+        self._market = market
+        if market is not None:
+            market.listen(self._on_market_change)
         self._running = False
         self._arrived = 0
         self._rejected = 0
@@ -164,8 +178,28 @@ class BacktestVenue:
         """Take the newest replayed top of a pair; forget what was taken from changed levels.
 
         The same top seen twice changes nothing. Resting limit orders the new top crosses
-        fill (as makers).
+        fill (as makers). Ignored when the venue has its own ``market``.
         """
+        if self._market is None:
+            self._take_top(book)
+
+    def _on_market_change(self, symbol: str) -> None:
+        """A frame changed ``symbol``'s book: only what was taken or rests there cares."""
+        if self._taken.get(symbol) or self._resting.get(symbol):
+            top = self._market.top(symbol) if self._market is not None else None
+            if top is not None:
+                self._take_top(top)
+
+    def _current_top(self, symbol: str) -> BookTop | None:
+        market = self._market
+        if market is None:
+            return self._tops.get(symbol)
+        top = market.top(symbol)
+        if top is not None:
+            self._tops[symbol] = top
+        return top
+
+    def _take_top(self, book: BookTop) -> None:
         symbol = book.symbol
         previous = self._tops.get(symbol)
         if previous is book:
@@ -219,11 +253,9 @@ class BacktestVenue:
         )
         tracked = _Order(order, venue_order_id, pending)
         self._orders[order.cl_ord_id] = tracked
-        delay = self.order_latency()
-        if delay > 0:
-            self._scheduler.call_at(now + delay, partial(self._arrive, tracked))
-        else:
-            self._arrive(tracked)
+        # through the scheduler even at zero latency: the order meets the market once its
+        # instant has settled, never halfway through that instant's frames
+        self._scheduler.call_at(now + self.order_latency(), partial(self._arrive, tracked))
         await trio.lowlevel.checkpoint()
 
     async def cancel(self, cl_ord_id: str) -> None:
@@ -232,11 +264,9 @@ class BacktestVenue:
         await trio.lowlevel.checkpoint()
         if tracked is None or tracked.last.order_status.terminal or not self._running:
             return
-        delay = self.order_latency()
-        if delay > 0:
-            self._scheduler.call_at(trio.current_time() + delay, partial(self._cancel, tracked))
-        else:
-            self._cancel(tracked)
+        self._scheduler.call_at(
+            trio.current_time() + self.order_latency(), partial(self._cancel, tracked)
+        )
 
     async def query(self, cl_ord_id: str) -> ExecutionReport | None:
         """The order's state now, as a STATUS report with its totals; None if never sent."""
@@ -281,11 +311,13 @@ class BacktestVenue:
 
     def symbols(self) -> list[str]:
         """Symbols with a replayed book, sorted."""
+        if self._market is not None:
+            return self._market.symbols()
         return sorted(self._tops)
 
     def top(self, symbol: str) -> BookTop | None:
         """The newest replayed top of ``symbol``."""
-        return self._tops.get(symbol)
+        return self._current_top(symbol)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -312,7 +344,7 @@ class BacktestVenue:
         if now > order.deadline:
             return DEADLINE_REASON
         instrument = self._instruments.get(order.symbol)
-        top = self._tops.get(order.symbol)
+        top = self._current_top(order.symbol)
         if top is None:
             return UNKNOWN_PAIR_REASON
         if order.qty <= 0 or order.limit_price <= 0:
@@ -364,7 +396,7 @@ class BacktestVenue:
                 [self._report(order, tracked, ExecType.REJECTED, OrderState.REJECTED, now, reason)]
             )
             return
-        top = self._tops[order.symbol]
+        top = self._tops[order.symbol]  # just refreshed by _check
         reports = [self._report(order, tracked, ExecType.NEW, OrderState.OPEN, now)]
         buys = order.side is Side.BUY
         limit = order.limit_price.scaleb(top.price_precision)

@@ -2,9 +2,15 @@
 
 Nothing leaves the process. Each order waits ``latency`` seconds (Trio clock), then meets the
 newest :class:`~arbitrade.messages.BookTop` of its pair as a taker, paying the taker fee in
-the quote asset. Liquidity taken from a book top stays taken until a newer top of that pair
-arrives, so two orders cannot both take the same level. With ``balances`` the venue keeps a
-ledger and rejects orders it could not pay for (``EOrder:Insufficient funds``); without, funds
+the quote asset. By default those tops are the executor's (:meth:`PaperVenue.observe_book`)
+and the wait is a sleep. A run that must match by market time (the paper/backtest parity
+test) gives the venue its own ``market`` (books fed by the transport as frames are handed
+over) and a ``scheduler`` that runs an order's match once its arrival instant has settled;
+see ``docs/adr/0012-venues-meet-the-market-at-market-time.md``.
+
+Liquidity taken from a level stays taken until that level changes (its size, or it leaves the
+top), so two orders cannot both take the same displayed size. With ``balances`` the venue keeps
+a ledger and rejects orders it could not pay for (``EOrder:Insufficient funds``); without, funds
 are unlimited. Memory is bounded: of the orders that ended only the last ``finished_orders_kept``
 are remembered whole (queries, cancels), and the ids of many more after that (duplicates).
 """
@@ -16,6 +22,8 @@ import itertools
 import math
 from collections.abc import Callable, Mapping
 from decimal import Decimal
+from functools import partial
+from typing import Protocol
 
 import structlog
 import trio
@@ -41,6 +49,28 @@ log = structlog.get_logger(__name__)
 
 UNKNOWN_PAIR_REASON = "EQuery:Unknown asset pair"
 INVALID_REASON = "EGeneral:Invalid arguments"
+
+
+class MarketView(Protocol):
+    """The market as a simulated venue meets it (``arbitrade.backtest.MarketBooks``)."""
+
+    def top(self, symbol: str) -> BookTop | None:
+        """The pair's book now, or None before its first snapshot."""
+        ...
+
+    def listen(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(symbol)`` after every change of a book."""
+        ...
+
+
+class Scheduler(Protocol):
+    """Runs a synchronous callback at a Trio time; equal times in the order scheduled."""
+
+    def call_at(self, at: float, callback: Callable[[], None]) -> None:
+        """Run ``callback`` at ``at`` (at once, in turn, if that time has passed)."""
+        ...
+
+
 FINISHED_ORDERS_KEPT = 1024
 """Orders that ended the paper venue keeps whole by default (queries answer for them)."""
 RETIRED_IDS_KEPT = 65_536
@@ -72,6 +102,10 @@ class PaperVenue:
             still refused as a duplicate for the next :data:`RETIRED_IDS_KEPT` forgotten ids.
             The executor only queries orders it believes open, and every report of this venue
             reaches it, so it never asks about a forgotten one.
+        market: the books orders meet; when given, :meth:`observe_book` is ignored and an
+            order meets the market as the transport had handed it over at the match.
+        scheduler: when given, matches (and cancels) are its callbacks at ``submit`` time
+            plus ``latency``, zero included, instead of a sleeping task or an inline match.
 
     Raises:
         ValueError: ``finished_orders_kept`` is below 1.
@@ -87,6 +121,8 @@ class PaperVenue:
         balances: Mapping[str, Decimal] | None = None,
         rates: Callable[[str], Decimal] | None = None,
         finished_orders_kept: int = FINISHED_ORDERS_KEPT,
+        market: MarketView | None = None,
+        scheduler: Scheduler | None = None,
     ) -> None:
         self.taker_fee_rate = taker_fee_rate
         self._rates = rates
@@ -106,6 +142,10 @@ class PaperVenue:
         # orders waiting out the latency, in the order they were sent: one task matches them
         # first in, first out (a task per order would let Trio pick among equal deadlines)
         self._due: collections.deque[tuple[float, str]] = collections.deque()
+        self._market = market
+        self._scheduler = scheduler
+        if market is not None:
+            market.listen(self._on_market_change)
 
     @property
     def events(self) -> trio.MemoryReceiveChannel[VenueEvent]:
@@ -125,7 +165,25 @@ class PaperVenue:
     def observe_book(self, book: BookTop) -> None:
         """Take a newer top of a pair; what earlier orders took from a level is forgotten
         once that level changes (its size, or it leaves the top), as the backtest venue does:
-        two orders never both take the same displayed size."""
+        two orders never both take the same displayed size. Ignored with a ``market``."""
+        if self._market is None:
+            self._take_top(book)
+
+    def _on_market_change(self, symbol: str) -> None:
+        if self._taken.get(symbol) and self._market is not None:
+            top = self._market.top(symbol)
+            if top is not None:
+                self._take_top(top)
+
+    def _current_top(self, symbol: str) -> BookTop | None:
+        if self._market is None:
+            return self._books.get(symbol)
+        top = self._market.top(symbol)
+        if top is not None:
+            self._books[symbol] = top
+        return top
+
+    def _take_top(self, book: BookTop) -> None:
         previous = self._books.get(book.symbol)
         self._books[book.symbol] = book
         taken = self._taken.get(book.symbol)
@@ -150,7 +208,9 @@ class PaperVenue:
         venue_order_id = f"P{next(self._ids):08d}"
         pending = self._report(order, venue_order_id, ExecType.PENDING_NEW, OrderState.PENDING, now)
         self._orders[order.cl_ord_id] = _PaperOrder(order, venue_order_id, pending)
-        if self.latency > 0:
+        if self._scheduler is not None:
+            self._scheduler.call_at(now + self.latency, partial(self._match, order.cl_ord_id))
+        elif self.latency > 0:
             if not self._due:
                 nursery.start_soon(self._match_due)
             self._due.append((now + self.latency, order.cl_ord_id))
@@ -171,7 +231,7 @@ class PaperVenue:
         if paper is None or paper.last.order_status.terminal:  # cancelled while waiting
             return
         order, now = paper.order, trio.current_time()
-        book = self._books.get(order.symbol)
+        book = self._current_top(order.symbol)
         reason = ""
         if now > order.deadline:
             reason = DEADLINE_REASON
@@ -266,9 +326,21 @@ class PaperVenue:
         )
 
     async def cancel(self, cl_ord_id: str) -> None:
-        """Cancel an order still waiting for its match; anything else is left as it is."""
-        paper = self._orders.get(cl_ord_id)
+        """Cancel an order still waiting for its match; anything else is left as it is.
+
+        With a ``scheduler`` the cancel travels ``latency`` as an order does (so one sent in
+        the same instant as its order arrives after it, and finds it ended).
+        """
         await trio.lowlevel.checkpoint()
+        if self._scheduler is not None:
+            self._scheduler.call_at(
+                trio.current_time() + self.latency, partial(self._cancel_now, cl_ord_id)
+            )
+        else:
+            self._cancel_now(cl_ord_id)
+
+    def _cancel_now(self, cl_ord_id: str) -> None:
+        paper = self._orders.get(cl_ord_id)
         if paper is None or paper.last.order_status.terminal:
             return
         self._emit(

@@ -17,16 +17,22 @@ filled, state, reason) and every fill (pair, side, price, volume, fee, liquidity
 renamed by first appearance: the live graph's ids carry a random token, and client order ids
 hash them.
 
-Why one millisecond of order latency, not zero: at zero latency an order meets the book in
-the same instant as the frame that caused it, and which of that instant's other frames the
-venue has seen by then depends on how far the feed ran ahead of the decision chain, which
-differs between a simulator connection and a replay (task scheduling, not market time). One
-millisecond after a frame, both runs have handled every frame of that instant (the virtual
-clock only moves when every task waits), so both venues meet the same book. Two causes of
-divergence were fixed in the paper venue rather than here: orders due at the same instant
-now match first in, first out (a sleeping task per order let Trio choose), and quantity
-taken from a level is remembered until that level changes (it was forgotten on any new top,
-so two orders could take the same displayed size, which the backtest venue never allows).
+Why zero latency works (ADR 12): both venues meet the market by market time, not through the
+bus. Each has its own books (:class:`~arbitrade.backtest._market.MarketBooks`) fed with every
+frame as the transport hands it to the feed (here a
+:class:`~arbitrade.backtest._market.TappedTransport` around the recording transport; in the
+replay, the replay transport itself), and an order arriving at *t* is handled once instant *t*
+has settled: after every frame received at or before *t* and all the work it caused, before
+any later frame; orders due together go in the order sent. The paper venue gets that from a
+settling :class:`~arbitrade.backtest._timeline.Timeline`, the backtest venue from the replay's
+time line. Before, the venues learnt tops from the executor, and which of an instant's frames
+had made it through the bus when a zero-latency order arrived depended on task scheduling,
+which differs between a simulator connection and a replay; the test then needed 1 ms.
+Unchanged from then: quantity taken from a level is remembered until that level changes, in
+both venues, so two orders never take the same displayed size.
+
+The paper venue here is built as :func:`arbitrade.app.make_venue` builds it, plus those two
+seams; the app's own paper mode still uses the executor's tops (ADR 12 says why).
 """
 
 from __future__ import annotations
@@ -45,16 +51,21 @@ import trio
 import trio.testing
 
 from actors import ChildSpec, Lossless, SupervisorSpec, System
-from arbitrade.app import build_tree, make_venue, run_tree_io
+from arbitrade.app import build_tree, run_tree_io
 from arbitrade.backtest import (
     FrameRecorder,
     RecordingTransport,
     backtest_settings_from,
     prepare_inputs,
 )
+from arbitrade.backtest._market import MarketBooks, TappedTransport
 from arbitrade.backtest._run import engine_settings, replay_and_collect
 from arbitrade.backtest._settings import BacktestSettings
+from arbitrade.backtest._timeline import Timeline
 from arbitrade.components import Components
+from arbitrade.execution import PaperVenue, rates_from_taker_fees
+from arbitrade.execution._settings import parse_balances
+from arbitrade.graph import load_taker_fees
 from arbitrade.messages import (
     TOPIC_FILLS,
     TOPIC_OPPORTUNITIES,
@@ -71,7 +82,7 @@ from tests.integration import scenario
 from tests.integration.virtual import START_WALL, InlineWriter, SimulatorTransport, _swap
 
 PAPER_SECONDS: Final = 5.0
-LATENCY_MS: Final = 1
+LATENCY_MS: Final = 0
 BALANCES: Final = {"USD": "20000", "BTC": "0.3", "ETH": "6", "USDT": "5000"}
 WATCHED: Final = (TOPIC_OPPORTUNITIES, TOPIC_ORDERS, TOPIC_FILLS, TOPIC_RISK_DECISIONS)
 
@@ -115,6 +126,19 @@ def _paper_components(settings: BacktestSettings) -> Components:
     )
 
 
+def _paper_venue(components: Components, market: MarketBooks, timeline: Timeline) -> PaperVenue:
+    """The app's paper venue (``make_venue``) meeting ``market`` on a settling time line."""
+    fees = load_taker_fees(components.graph)
+    return PaperVenue(
+        taker_fee_rate=fees.default_rate,
+        latency=components.execution.paper_latency_seconds,
+        balances=parse_balances(components.execution.paper_balances),
+        rates=rates_from_taker_fees(fees),
+        market=market,
+        scheduler=timeline,
+    )
+
+
 class _GatedTransport:
     """Connects only once the trading routes exist: the app's start-up race (a first
     opportunity published before the gate subscribes) is not what this test is about."""
@@ -144,13 +168,19 @@ async def _paper_run(folder: Path, components: Components, seen: list[Any]) -> N
     recorder = FrameRecorder(folder, session="paper")
     recorder.start()
     ready = trio.Event()
-    transport = RecordingTransport(
-        _GatedTransport(SimulatorTransport(simulator), ready),
-        recorder,
-        wall_clock_ns=lambda: int((START_WALL + trio.current_time()) * 1e9),
+    market = MarketBooks(depth=components.market.depth, top_levels=components.market.top_levels)
+    # the venue's books take every frame as the feed is handed it, at its receive time
+    transport = TappedTransport(
+        RecordingTransport(
+            _GatedTransport(SimulatorTransport(simulator), ready),
+            recorder,
+            wall_clock_ns=lambda: int((START_WALL + trio.current_time()) * 1e9),
+        ),
+        market.on_frame,
     )
     settings = scenario.settings(folder / "paper.duckdb")
-    venue = make_venue(settings, components)
+    timeline = Timeline(settle=True)
+    venue = _paper_venue(components, market, timeline)
     tree = build_tree(settings, components, venue, market_transport=transport)
     # the DuckDB writer inline on the loop, as tests.integration.virtual runs it: a thread's
     # timing would move the virtual clock
@@ -174,6 +204,7 @@ async def _paper_run(folder: Path, components: Components, seen: list[Any]) -> N
             for subscription in subscriptions:
                 nursery.start_soon(drain, subscription)
             nursery.start_soon(_tick, simulator)
+            await nursery.start(timeline.run)
             await nursery.start(venue.run)
             await nursery.start(system.run, tree)
             await nursery.start(run_tree_io, system, venue, components)
