@@ -5,11 +5,14 @@
 the trading actors' inputs, the stat-arb strategy's, and the live venue's audit events), in the
 same order, and reports a :class:`BotHandle` holding the embedded :class:`Simulator`,
 the actor :class:`System` and the venue, which ``run_app`` keeps to itself. It differs in
-three ways only, each for a measurement:
+four ways only, each for a measurement:
 
 * the system is created before its tree starts, so an observer can subscribe to the bus before
   the first event is published (``on_system``);
 * the simulator's universe can be scaled (``extra_assets``), for the memory ceiling;
+* the simulator can run in a child process of its own (``simulator_in_process=False``, see
+  :mod:`arbitrade.soak._simproc`), so it neither competes for the bot's Trio loop nor counts
+  in the bot's RSS;
 * ``venue="exchange"`` trades against the embedded simulator through :class:`LiveVenue` (its
   default test key), so orders reach the simulator's ``received_orders`` and its rate-limit and
   nonce faults reach the bot; ``venue="paper"`` keeps ``run_app``'s paper fills.
@@ -20,6 +23,7 @@ module must follow; the soak reports "not measurable" for what it then cannot se
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import sys
 from collections.abc import Callable
@@ -35,7 +39,13 @@ from arbitrade.config import Mode, Settings
 from arbitrade.config._secret import Secret
 from arbitrade.engines import run_tree_io
 from arbitrade.execution import LiveVenue, Venue
-from arbitrade.sim import DEFAULT_API_KEY, DEFAULT_API_SECRET, SimConfig, Simulator, serve_simulator
+from arbitrade.sim import DEFAULT_API_KEY, DEFAULT_API_SECRET, SimConfig, serve_simulator
+from arbitrade.soak._simproc import (
+    InProcessSimulator,
+    SimAddresses,
+    SimulatorControl,
+    simulator_process,
+)
 
 VenueChoice = Literal["exchange", "paper"]
 
@@ -46,8 +56,8 @@ class BotHandle:
 
     settings: Settings
     """The settings the bot runs with (URLs point at the embedded simulator)."""
-    simulator: Simulator
-    """The embedded simulator (fault knobs, ``received_orders``, balances)."""
+    simulator: SimulatorControl
+    """The simulator, in this process or its own (fault knobs, orders received, balances)."""
     system: System
     """The actor system: bus, registry, restart log."""
     venue: Venue
@@ -78,6 +88,7 @@ async def run_bot(
     *,
     venue: VenueChoice = "exchange",
     extra_assets: int = 0,
+    simulator_in_process: bool = True,
     on_system: Callable[[System], None] | None = None,
     task_status: trio.TaskStatus[BotHandle] = trio.TASK_STATUS_IGNORED,
 ) -> None:
@@ -85,27 +96,44 @@ async def run_bot(
 
     Start order is ``run_app``'s: simulator, venue, actor tree, trading inputs, dashboard.
     ``on_system`` is called with the system before its tree starts. Cancelling the enclosing
-    scope stops everything in reverse order (the sink flushes on the way).
+    scope stops everything in reverse order (the sink flushes on the way); a simulator child
+    process is stopped last.
 
     Raises:
         ValueError: ``settings.mode`` is not sim.
         ChildStartFailed: a child of the tree failed to start.
         OSError: a port could not be bound.
+        SimulatorGone: the simulator's child process did not start.
     """
     if settings.mode is not Mode.SIM:
         raise ValueError(f"the soak runs the bot in sim mode, got {settings.mode.value}")
     sys.setswitchinterval(0.0005)  # as run_app does
-    async with trio.open_nursery() as nursery:
-        config = SimConfig(
-            seed=settings.sim_seed, port=settings.sim_port, extra_assets=extra_assets
-        )
-        running: Any = await nursery.start(serve_simulator, config)
+    async with contextlib.AsyncExitStack() as stack, trio.open_nursery() as nursery:
+        simulator: SimulatorControl
+        if simulator_in_process:
+            config = SimConfig(
+                seed=settings.sim_seed, port=settings.sim_port, extra_assets=extra_assets
+            )
+            running: Any = await nursery.start(serve_simulator, config)
+            addresses = SimAddresses(
+                running.port,
+                running.rest_url,
+                running.ws_public_url,
+                running.ws_private_url,
+                running.control_url,
+            )
+            simulator = InProcessSimulator(running.simulator, addresses)
+        else:
+            simulator = await stack.enter_async_context(
+                simulator_process(settings.sim_seed, extra_assets)
+            )
+            addresses = simulator.addresses
         settings = attrs.evolve(
             settings,
-            sim_port=running.port,
-            kraken_rest_url=running.rest_url,
-            kraken_ws_public_url=running.ws_public_url,
-            kraken_ws_private_url=running.ws_private_url,
+            sim_port=addresses.port,
+            kraken_rest_url=addresses.rest_url,
+            kraken_ws_public_url=addresses.ws_public_url,
+            kraken_ws_private_url=addresses.ws_private_url,
         )
         chosen: Venue = (
             LiveVenue(exchange_settings(settings))
@@ -123,11 +151,11 @@ async def run_bot(
         task_status.started(
             BotHandle(
                 settings=settings,
-                simulator=running.simulator,
+                simulator=simulator,
                 system=system,
                 venue=chosen,
                 venue_kind=venue,
                 dashboard_url=f"http://{settings.app_host}:{settings.app_port}",
-                sim_control_url=running.control_url,
+                sim_control_url=addresses.control_url,
             )
         )

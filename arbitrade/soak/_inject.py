@@ -38,7 +38,7 @@ from arbitrade.execution import (
 from arbitrade.messages import AuditEvent
 from arbitrade.soak._bot import BotHandle
 from arbitrade.soak._faults import FaultKind, FaultRecord, PlannedFault
-from arbitrade.soak._observe import Observer, poll_until
+from arbitrade.soak._observe import Observer
 
 FEED_PATTERN = re.compile(r"feed")
 """Feed actors (``root/market/feed.book``); the first in sorted order is crashed."""
@@ -137,7 +137,7 @@ class Injector:
         if not venue_reports and not observer.feeds:
             record.measurable = False
             record.note = "nothing holds a connection to drop (paper venue, no feeds)"
-            self.handle.simulator.drop_connections()
+            await self.handle.simulator.drop_connections()
             return record
         venue_before, feeds_before = observer.venue_reconnects, observer.feed_relives
 
@@ -146,7 +146,7 @@ class Injector:
                 observer.feed_relives > feeds_before
             )
 
-        self.handle.simulator.drop_connections()
+        await self.handle.simulator.drop_connections()
         await self._await_recovery(record, reacted)
         return record
 
@@ -155,9 +155,9 @@ class Injector:
     ) -> FaultRecord:
         sim = self.handle.simulator
         start = trio.current_time()
-        sim.set_faults(on)
+        await sim.set_faults(on)
         await trio.sleep(fault.seconds)
-        sim.set_faults(off)
+        await sim.set_faults(off)
         record = FaultRecord(fault.kind, start, trio.current_time(), target)
         tops_before = self.observer.book_tops
         reacted: Callable[[], bool] = lambda: True  # noqa: E731 - a default predicate
@@ -177,13 +177,15 @@ class Injector:
             record.note = "no book has reported yet: nothing reads checksums"
             return record
         resyncs_before = observer.book_resyncs
-        sim.set_faults({knob: fault.count})
+        await sim.set_faults({knob: fault.count})
+        left = fault.count
         with trio.move_on_after(self.exercise_timeout):
-            await poll_until(lambda: getattr(sim.faults, knob) <= 0)
-        left = getattr(sim.faults, knob)
+            while left > 0:
+                await trio.sleep(0.05)
+                left = int(await sim.fault(knob))
         record = FaultRecord(fault.kind, start, trio.current_time(), f"{fault.count}x {knob}")
         if left:
-            sim.set_faults({knob: 0})
+            await sim.set_faults({knob: 0})
             record.measurable = False
             record.note = f"not exercised: {left} of {fault.count} never delivered (no traffic)"
             return record

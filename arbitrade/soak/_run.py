@@ -25,7 +25,6 @@ from arbitrade.components import Components, load_components
 from arbitrade.config import Mode, Settings
 from arbitrade.execution import PortfolioTick
 from arbitrade.logs import configure_logging
-from arbitrade.sim import DEFAULT_API_KEY
 from arbitrade.soak._bot import BotHandle, VenueChoice, run_bot
 from arbitrade.soak._checks import (
     Check,
@@ -84,6 +83,10 @@ class SoakOptions:
     kinds: tuple[FaultKind, ...] = tuple(FaultKind)
     workdir: Path | None = None
     """Where the database and the bot's log go (a new temporary folder when None)."""
+    simulator_in_process: bool = False
+    """Serve the simulator on the bot's own Trio loop (as ``arbitrade run`` in sim mode
+    does) rather than in a child process (the default: it then neither competes for the
+    bot's loop nor counts in its RSS; its RSS is reported apart)."""
 
 
 @attrs.frozen
@@ -132,6 +135,7 @@ async def run_soak(options: SoakOptions, components: Components | None = None) -
         observer.attach(system.bus)
 
     rss = RssSampler(os.getpid())
+    sim_rss: RssSampler | None = None
     records: list[FaultRecord] = []
     figures: dict[str, str] = {}
     try:
@@ -143,15 +147,18 @@ async def run_soak(options: SoakOptions, components: Components | None = None) -
                     components,
                     venue=options.venue,
                     extra_assets=options.extra_assets,
+                    simulator_in_process=options.simulator_in_process,
                     on_system=attach,
                 )
             )
             nursery.start_soon(counter.run)
             nursery.start_soon(observer.run)
             nursery.start_soon(rss.run, 1.0)
+            if handle.simulator.pid is not None:
+                sim_rss = RssSampler(handle.simulator.pid)
+                nursery.start_soon(sim_rss.run, 1.0)
             nursery.start_soon(_dashboard_reader, handle.dashboard_url)
-            account = handle.simulator.engine.accounts[DEFAULT_API_KEY]
-            balances_before = dict(account.balances)
+            balances_before = await handle.simulator.balances()
             await _warm_up(handle, observer, options.warmup_seconds)
             injector = Injector(handle, observer)
             deadline = trio.current_time() + options.minutes * 60 - options.quiet_seconds
@@ -162,18 +169,15 @@ async def run_soak(options: SoakOptions, components: Components | None = None) -
                 records.append(await injector.fire(fault))
                 await trio.sleep(fault.gap)
             faults_end = trio.current_time()
-            handle.simulator.set_faults(CLEAR_FAULTS)
+            await handle.simulator.set_faults(CLEAR_FAULTS)
             await trio.sleep(options.quiet_seconds)
             # Late entries (throttled, or noticed behind a backlog) count too, once each.
             assign_traces(records, observer.restart_log, observer.audit, injector.visible_within)
             await handle.system.registry.lookup("root/trading/portfolio").send(PortfolioTick())
             await trio.sleep(1.0)
-            balances_after = dict(account.balances)
-            received = [
-                OrderRecord(o.cl_ord_id, o.error is None and o.order_id is not None)
-                for o in handle.simulator.received_orders
-            ]
-            figures |= _figures(observer, injector, handle)
+            balances_after = await handle.simulator.balances()
+            received = [OrderRecord(cl, ok) for cl, ok in await handle.simulator.received_orders()]
+            figures |= _figures(observer, injector, handle, await handle.simulator.pair_count())
             trading = check_trading(
                 has_market=observer.has_market,
                 orders_last_minute=sum(t >= faults_end - 60 for t in observer.order_times),
@@ -213,8 +217,12 @@ async def run_soak(options: SoakOptions, components: Components | None = None) -
             balance_change=balance_change,
         ),
         check_rows_lost(dict(counter.published), stored),
-        check_memory(rss.samples),
+        check_memory(rss.samples, name="bot memory (RSS)"),
     ]
+    if sim_rss is not None:  # not the bot: a figure, not a check
+        figures["simulator RSS (own process)"] = check_memory(sim_rss.samples).value
+    else:
+        figures["simulator RSS"] = "in the bot's process (counted in the bot's RSS)"
     figures["orders sent (simulator)"] = str(len(received))
     figures["fills / cycles (DuckDB)"] = f"{traded.fills} / {traded.cycles}"
     figures["realised PnL: cycles + stat-arb positions"] = (
@@ -263,12 +271,14 @@ async def _dashboard_reader(url: str) -> None:
                 await trio.sleep(1.0)
 
 
-def _figures(observer: Observer, injector: Injector, handle: BotHandle) -> dict[str, str]:
+def _figures(
+    observer: Observer, injector: Injector, handle: BotHandle, pairs: int
+) -> dict[str, str]:
     kinds = sorted({a.kind for a in observer.audit if a.kind.startswith("execution.")})
     corrections = {k: sum(a.kind == k for a in observer.audit) for k in kinds}
     return {
         "venue": handle.venue_kind,
-        "pairs in the simulator": str(len(handle.simulator.universe.pairs)),
+        "pairs in the simulator": str(pairs),
         "actors": str(len(handle.system.registry.paths())),
         "venue reconnects / feed relives / book resyncs": (
             f"{observer.venue_reconnects} / {observer.feed_relives} / {observer.book_resyncs}"
