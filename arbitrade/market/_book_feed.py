@@ -20,6 +20,7 @@ import itertools
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
+import attrs
 import trio
 
 from arbitrade.kraken import (
@@ -41,7 +42,9 @@ from arbitrade.market._errors import FeedDisconnected
 from arbitrade.market._lag import LagChange
 from arbitrade.market._settings import MarketSettings
 from arbitrade.market._statistics import (
+    FeedLag,
     FeedStatistics,
+    GetFeedLag,
     GetFeedStatistics,
     GetMarketState,
     MarketState,
@@ -147,6 +150,8 @@ class BookFeed(ConnectedFeed):
     async def receive(self, message: Any) -> object:
         if isinstance(message, GetFeedStatistics):
             return self.statistics()
+        if isinstance(message, GetFeedLag):
+            return self.lag_statistics()
         if isinstance(message, GetMarketState):
             # a lagging feed's books are stale: a catching-up consumer waits for caught up
             tops = () if self._lagging() else tuple(self._live_tops.values())
@@ -158,7 +163,6 @@ class BookFeed(ConnectedFeed):
         client = self.client
         frames = client.statistics().frames if client is not None else 0
         decode_errors = client.statistics().decode_errors if client is not None else 0
-        lag = self.lag
         return FeedStatistics(
             frames,
             self._book_messages,
@@ -166,13 +170,23 @@ class BookFeed(ConnectedFeed):
             self._mismatches,
             decode_errors,
             len(self.books),
-            lag=lag.lag if lag is not None else 0.0,
-            lagging=lag is not None and lag.lagging,
-            lag_episodes=lag.episodes if lag is not None else 0,
-            worst_lag=lag.worst if lag is not None else 0.0,
-            batches=self._batches,
-            largest_batch=self._largest_batch,
-            conflated=self._conflated,
+        )
+
+    def lag_statistics(self) -> FeedLag:
+        """How far behind this incarnation reads, and its batches."""
+        batches = FeedLag(
+            batches=self._batches, largest_batch=self._largest_batch, conflated=self._conflated
+        )
+        lag = self.lag
+        if lag is None:
+            return batches
+        return attrs.evolve(
+            batches,
+            lag=lag.lag,
+            lagging=lag.lagging,
+            lag_episodes=lag.episodes,
+            worst_lag=lag.worst,
+            clock_offset=lag.offset or 0.0,
         )
 
     async def _run(self, client: KrakenWsClient) -> None:

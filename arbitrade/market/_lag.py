@@ -6,9 +6,19 @@ knowing it: :class:`LagMonitor` compares the stamp of the latest frame read with
 clock (injected: a backtest passes the recording's time) and says when the feed starts lagging
 past a threshold and when it has caught up (below a lower one, so it does not flap).
 
-What the lag cannot see: a connection that sends nothing (the stall watch and the heartbeat
-watchdog see that), and a skew between the exchange's clock and ours (Kraken's clock is NTP
-time; ours should be too: a skew of a second reads as a second of lag).
+Two corrections make the reading mean "behind", not "clocks disagree":
+
+- The wall clock is read once, at the first frame, and advanced by Trio's clock after that: a
+  run on a virtual clock (tests, backtests) keeps stamps and "now" on one time line, and a
+  wall clock stepped by NTP mid-run does not read as lag.
+- The lag is what exceeds the smallest difference seen so far (the clock offset between the
+  exchange and us plus the network's floor; the first frames of a connection, its snapshots,
+  are fresh). A local clock seconds off, or a replay of old frames, is not lag.
+
+What it cannot see: a feed already behind at its very first frame, a connection that sends
+nothing (the stall watch and the heartbeat watchdog see that), and a frame stamped in the
+future by mistake (it lowers the floor, so later frames read as lagging until the feed
+restarts).
 """
 
 from __future__ import annotations
@@ -50,11 +60,13 @@ class LagMonitor:
     """The lag of one feed incarnation and whether it counts as lagging.
 
     Args:
-        wall_clock: Unix time now (``time.time``; a backtest passes the recording's time).
+        wall_clock: Unix time now (``time.time``; a backtest passes the recording's time),
+            read at the first frame.
         max_lag: seconds behind the exchange's stamp past which the feed is lagging.
         caught_up_lag: seconds at or below which a lagging feed has caught up (lower than
             ``max_lag``: a lag hovering at the threshold does not flap).
-        now: the monotonic clock (``trio.current_time``) for how long a lag episode lasted.
+        now: the monotonic clock (``trio.current_time``) that advances the wall clock after
+            its first reading, and times the episodes.
     """
 
     wall_clock: Callable[[], float]
@@ -71,6 +83,10 @@ class LagMonitor:
     """Lag episodes started (a feed that keeps up has none)."""
     last_episode: float = 0.0
     """Seconds the last finished episode lasted (monotonic clock)."""
+    offset: float | None = None
+    """The smallest ``wall - stamp`` seen (seconds; None before the first frame): the clock
+    offset between the exchange and us plus the network's floor."""
+    _anchor: tuple[float, float] | None = None
     _stamp: str = ""
     _stamp_time: float = 0.0
 
@@ -90,18 +106,26 @@ class LagMonitor:
             if at is None:
                 return LagChange.NONE
             self._stamp, self._stamp_time = stamp, at
-        lag = self.wall_clock() - self._stamp_time
+        mono = self.now()
+        anchor = self._anchor
+        if anchor is None:
+            anchor = self._anchor = (self.wall_clock(), mono)
+        difference = anchor[0] + (mono - anchor[1]) - self._stamp_time
+        offset = self.offset
+        if offset is None or difference < offset:
+            offset = self.offset = difference
+        lag = difference - offset
         self.lag = lag
         if self.lagging_since is None:
             if lag > self.max_lag:
-                self.lagging_since = self.now()
+                self.lagging_since = mono
                 self.episodes += 1
                 self.worst = lag
                 return LagChange.STARTED
             return LagChange.NONE
         self.worst = max(self.worst, lag)
         if lag <= self.caught_up_lag:
-            self.last_episode = self.now() - self.lagging_since
+            self.last_episode = mono - self.lagging_since
             self.lagging_since = None
             return LagChange.ENDED
         return LagChange.NONE

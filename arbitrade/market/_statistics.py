@@ -10,7 +10,9 @@ import attrs
 from arbitrade.messages import BookTop, Instrument, InstrumentsLoaded
 
 __all__ = [
+    "FeedLag",
     "FeedStatistics",
+    "GetFeedLag",
     "GetFeedStatistics",
     "GetMarketState",
     "MarketState",
@@ -43,6 +45,40 @@ class MarketState:
 
 
 @attrs.frozen
+class GetFeedLag:
+    """Ask the book feed how far behind it reads (replies :class:`FeedLag`)."""
+
+
+@attrs.frozen
+class FeedLag:
+    """How far behind the exchange the book feed reads, and how it catches up.
+
+    Apart from :class:`FeedStatistics` on purpose: backtest reports embed those counters
+    field by field (and pin their names), so new figures go here.
+    """
+
+    lag: float = 0.0
+    """Seconds behind the exchange as of the latest stamped frame (0 before the first, or
+    when the feed has no wall clock to compare with)."""
+    lagging: bool = False
+    """True while the lag is past ``max_lag`` and not yet back to ``caught_up_lag``."""
+    lag_episodes: int = 0
+    """Times the feed started lagging."""
+    worst_lag: float = 0.0
+    """The largest lag of the current (or last) episode."""
+    clock_offset: float = 0.0
+    """Our wall clock minus the exchange's stamps at their closest (seconds): the clocks'
+    offset plus the network's floor; the lag is measured above it."""
+    batches: int = 0
+    """Batches of ready frames taken (each ends with its tops published)."""
+    largest_batch: int = 0
+    """Most frames taken in one batch."""
+    conflated: int = 0
+    """Book tops not published because a later top of the same book superseded them in the
+    same batch or while lagging (each of their frames was still applied and verified)."""
+
+
+@attrs.frozen
 class FeedStatistics:
     """Counters of one feed incarnation (a channel feed has no books: those counters are 0)."""
 
@@ -60,22 +96,6 @@ class FeedStatistics:
     """Books kept."""
     relayed: int = 0
     """Channel messages relayed on ``TOPIC_MARKET_CHANNEL`` (channel feeds)."""
-    lag: float = 0.0
-    """Seconds behind the exchange as of the latest stamped frame (0 before the first, or
-    when the feed has no wall clock to compare with)."""
-    lagging: bool = False
-    """True while the lag is past ``max_lag`` and not yet back to ``caught_up_lag``."""
-    lag_episodes: int = 0
-    """Times the feed started lagging."""
-    worst_lag: float = 0.0
-    """The largest lag of the current (or last) episode."""
-    batches: int = 0
-    """Batches of ready frames taken (each ends with its tops published)."""
-    largest_batch: int = 0
-    """Most frames taken in one batch."""
-    conflated: int = 0
-    """Book tops not published because a later top of the same book superseded them in the
-    same batch or while lagging (each of their frames was still applied and verified)."""
 
 
 def instrument_from(pair: Any) -> Instrument:

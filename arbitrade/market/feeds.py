@@ -42,7 +42,9 @@ from arbitrade.market._channel_feed import TOPIC_MARKET_CHANNEL as TOPIC_MARKET_
 from arbitrade.market._channel_feed import ChannelFeed as ChannelFeed
 from arbitrade.market._connected import ConnectedFeed as ConnectedFeed
 from arbitrade.market._errors import FeedDisconnected as FeedDisconnected
+from arbitrade.market._statistics import FeedLag as FeedLag
 from arbitrade.market._statistics import FeedStatistics as FeedStatistics
+from arbitrade.market._statistics import GetFeedLag as GetFeedLag
 from arbitrade.market._statistics import GetFeedStatistics as GetFeedStatistics
 from arbitrade.market._statistics import GetMarketState as GetMarketState
 from arbitrade.market._statistics import MarketState as MarketState
@@ -54,7 +56,9 @@ __all__ = [
     "ChannelFeed",
     "ConnectedFeed",
     "FeedDisconnected",
+    "FeedLag",
     "FeedStatistics",
+    "GetFeedLag",
     "GetFeedStatistics",
     "GetMarketState",
     "MarketState",

@@ -201,8 +201,10 @@ class BookFrames:
         *,
         snapshot: bool = False,
         checksum: int | None = None,
+        timestamp: str = "2024-05-01T10:00:00.000000Z",
     ) -> str:
-        """A snapshot or update (levels as decimal text); ``checksum`` overrides the true one."""
+        """A snapshot or update (levels as decimal text); ``checksum`` overrides the true one;
+        ``timestamp`` is the exchange's stamp."""
         price_scale, qty_scale = self.scales
 
         def units(levels: list[tuple[str, str]]) -> list[tuple[int, int]]:
@@ -217,7 +219,7 @@ class BookFrames:
             "bids": [{"price": float(p), "qty": float(q)} for p, q in bids],
             "asks": [{"price": float(p), "qty": float(q)} for p, q in asks],
             "checksum": self.book.checksum() if checksum is None else checksum,
-            "timestamp": "2024-05-01T10:00:00.000000Z",
+            "timestamp": timestamp,
         }
         kind = "snapshot" if snapshot else "update"
         return orjson.dumps({"channel": "book", "type": kind, "data": [item]}).decode()
