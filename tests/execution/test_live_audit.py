@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -13,7 +14,7 @@ import httpx
 import pytest
 import trio
 
-from arbitrade.execution import LiveVenue
+from arbitrade.execution import LiveVenue, OrderRequest
 from arbitrade.execution._audit import (
     VENUE_PRIVATE_STALL_ENDED,
     VENUE_PRIVATE_STALLED,
@@ -22,8 +23,9 @@ from arbitrade.execution._audit import (
     VenueAuditor,
 )
 from arbitrade.kraken import KrakenRestClient, RateLimitExceeded, RestErrorSeen, RetryPolicy
-from arbitrade.messages import AuditEvent
+from arbitrade.messages import AuditEvent, Side
 from arbitrade.sim import MarketSettings, SimConfig, Simulator, serve_simulator
+from arbitrade.sim._book import Side as BookSide
 from arbitrade.sim._config import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from tests.execution.test_live import LIVE
 
@@ -157,3 +159,28 @@ class TestLiveVenueAudit:
             SIMULATORS[-1].set_faults({"stalled_channels": []})
             ended = await next_audit(venue, VENUE_PRIVATE_STALL_ENDED, "heartbeat")
         assert json.loads(ended.detail)["seconds"] > 0.3
+
+    async def test_executions_when_stalled_after_an_ack_are_audited_then_their_end(self) -> None:
+        """An acknowledged order that hears nothing on executions past stall_after is
+        venue.private_stalled (executions); the late executions end it."""
+        async with live_on_simulator() as venue:
+            sim = SIMULATORS[-1]
+            pair = sim.universe.pair("BTC/USD")
+            bid = Decimal(sim.model.book("BTC/USD").best(BookSide.BID) or 0)
+            resting = (bid * Decimal("0.9")).scaleb(-pair.price_precision)
+            resting = resting.quantize(Decimal(1).scaleb(-pair.price_precision))
+            sim.set_faults({"stalled_channels": ["executions"]})
+            order = OrderRequest(
+                "stall-1",
+                "BTC/USD",
+                Side.BUY,
+                Decimal("0.01"),
+                resting,
+                deadline=trio.current_time() + 30,
+                time_in_force="gtc",
+            )
+            await venue.submit(order)
+            stalled = await next_audit(venue, VENUE_PRIVATE_STALLED, "executions")
+            sim.set_faults({"stalled_channels": []})
+            await next_audit(venue, VENUE_PRIVATE_STALL_ENDED, "executions")
+        assert json.loads(stalled.detail)["orders_waiting"] == 1
