@@ -10,6 +10,7 @@ has loaded. Target (../shared/targets.md): at most 300 MB and flat over an hour.
     .venv/bin/python benchmarks/bench_memory.py --minutes 5
     .venv/bin/python benchmarks/bench_memory.py --minutes 30 --warmup 5
     .venv/bin/python benchmarks/bench_memory.py --minutes 10 --tracemalloc
+    .venv/bin/python benchmarks/bench_memory.py --minutes 12 --warmup 4 --memray
     .venv/bin/python benchmarks/bench_memory.py --minutes 6 --arena-max 2 --trim-every 60
 
 ``--arena-max N`` runs the bot with glibc's ``MALLOC_ARENA_MAX=N`` (the script re-executes
@@ -25,7 +26,13 @@ process, as they do under ``arbitrade run`` in sim mode). ``--tracemalloc`` star
 the end of the warm-up and prints, at the end, the Python allocation sites still holding what
 they allocated after it: what grows. ``--objects`` counts live objects by type (those the
 garbage collector tracks) at the end of the warm-up and at the end and prints the growth.
-For native allocations, run the script under memray::
+Both tracers also print the top growers: ``--tracemalloc`` the net growth by line between the
+midpoint of the measured part and the end (churn cancels out), ``--memray`` the allocations
+made after the warm-up and still live at the end, by stack, Python allocators included
+(``memray.Tracker`` in aggregated mode, the capture left in the temp folder). Both slow the
+bot down: the RSS figures of a traced run are not the ones to quote. The table also shows the
+machine's load average (the machine is shared) and how many entries the simulator's bounded
+records hold at the end. For the whole process under memray instead::
 
     .venv/bin/python -m memray run -o mem.bin benchmarks/bench_memory.py --minutes 5
     .venv/bin/python -m memray summary mem.bin
@@ -37,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import ctypes
 import ctypes.util
 import gc
@@ -46,6 +54,7 @@ import tempfile
 import tracemalloc
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import trio
 from rich.console import Console
@@ -55,6 +64,7 @@ from actors import Bus, Lossless, LossyLatest, Subscription
 from arbitrade.components import load_components
 from arbitrade.logs import configure_logging
 from arbitrade.messages import TOPIC_BOOK_STATE, TOPIC_BOOK_TOP, BookHealth, BookStateChanged
+from arbitrade.sim import Simulator
 from arbitrade.soak._bot import BotHandle, run_bot
 from arbitrade.soak._checks import check_memory, rss_slope
 from arbitrade.soak._rss import RssSampler, rss_bytes
@@ -151,17 +161,131 @@ def _mb(value: float) -> str:
     return f"{value / 1e6:.0f}"
 
 
+class Tracers:
+    """The optional tracers of a run: started after the warm-up, read at the end."""
+
+    def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
+        self.args = args
+        self.middle: tracemalloc.Snapshot | None = None
+        self.memray_path = workdir / "bench_memory.memray.bin"
+        self._memray: contextlib.AbstractContextManager[Any] | None = None
+
+    def start(self) -> None:
+        if self.args.tracemalloc:
+            tracemalloc.start(self.args.frames)
+        if self.args.memray:
+            import memray
+
+            self._memray = memray.Tracker(
+                self.memray_path,
+                file_format=memray.FileFormat.AGGREGATED_ALLOCATIONS,
+                trace_python_allocators=True,
+            )
+            self._memray.__enter__()
+
+    def middle_of_measure(self) -> None:
+        if self.args.tracemalloc and tracemalloc.is_tracing():
+            self.middle = tracemalloc.take_snapshot()
+
+    def stop(self) -> None:
+        if self._memray is not None:
+            self._memray.__exit__(None, None, None)
+            self._memray = None
+
+    def report(self, console: Console) -> None:
+        top = self.args.top
+        if self.args.tracemalloc and tracemalloc.is_tracing():
+            snapshot = tracemalloc.take_snapshot()
+            tracemalloc.stop()
+            if self.middle is not None:
+                console.print("tracemalloc, top growers from the middle of the measure to the end:")
+                for stat in snapshot.compare_to(self.middle, "lineno")[:top]:
+                    console.print(f"  {stat}")
+            console.print(
+                f"tracemalloc, still allocated from after the {self.args.warmup:g} min warm-up:"
+            )
+            for kept in snapshot.statistics("lineno")[:top]:
+                console.print(f"  {kept}")
+        if self.args.memray and self.memray_path.exists():
+            import memray
+
+            reader = memray.FileReader(self.memray_path)
+            records = sorted(
+                reader.get_leaked_allocation_records(merge_threads=True),
+                key=lambda record: record.size,
+                reverse=True,
+            )
+            total = sum(record.size for record in records)
+            console.print(
+                f"memray, allocated after the warm-up and still live at the end: "
+                f"{total / 1e6:.1f} MB; top stacks ({self.memray_path}):"
+            )
+            for record in records[:top]:
+                frames = " <- ".join(
+                    f"{Path(file).name}:{line} {function}"
+                    for function, file, line in record.stack_trace(self.args.frames or 3)
+                )
+                console.print(
+                    f"  {record.size / 1e6:7.2f} MB {record.n_allocations:7d} allocs  {frames}"
+                )
+
+
+def sim_records(simulator: Simulator) -> list[tuple[str, str]]:
+    """How many entries the simulator's bounded records hold (kept / cap / ever written)."""
+    config = simulator.config
+    rows = [
+        (
+            "sim trades kept / cap / printed",
+            f"{len(simulator.trade_log)} / {config.trades_keep} / {simulator.trade_log.end}",
+        ),
+        (
+            "sim order requests kept / cap / received",
+            f"{len(simulator.received_orders)} / {config.received_orders_keep} / "
+            f"{simulator.received_orders.end}",
+        ),
+        (
+            "sim orders held (open + closed, cap per key)",
+            f"{len(simulator.engine.orders)} ({config.closed_orders_keep} closed per key)",
+        ),
+        ("sim status changes", str(simulator.status_changes.end)),
+    ]
+    for key, events in simulator.executions.items():
+        rows.append(
+            (
+                f"sim executions of {key[:12]}... kept / cap / sent",
+                f"{len(events)} / {config.executions_keep} / {events.end}",
+            )
+        )
+    return rows
+
+
+def minute_samples(samples: list[tuple[float, float]]) -> list[float]:
+    """The last RSS sample of each whole minute of the run."""
+    last: dict[int, float] = {}
+    for at, rss in samples:
+        last[int(at // 60)] = rss
+    return [last[minute] for minute in sorted(last)]
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.1f} / {five:.1f} / {fifteen:.1f} on {os.cpu_count()} cores"
+
+
 async def measure(
     args: argparse.Namespace,
     phases: list[tuple[str, float]],
     sampler: RssSampler,
     counts: list[collections.Counter[str]],
     trimmer: Trimmer,
+    extra_rows: list[tuple[str, str]],
 ) -> None:
     pid = os.getpid()
     workdir = Path(tempfile.mkdtemp(prefix="arbitrade-mem-"))
     settings = soak_settings(SoakOptions(minutes=args.minutes), workdir)
     watch = BookWatch()
+    tracers = Tracers(args, workdir)
+    extra_rows.append(("load average at start (1 / 5 / 15 min)", _load()))
     async with trio.open_nursery() as nursery:
         handle: BotHandle = await nursery.start(
             partial(
@@ -174,37 +298,45 @@ async def measure(
             )
         )
         nursery.start_soon(watch.run)
-        pairs = len(handle.simulator.universe.pairs)
+        pairs = await handle.simulator.pair_count()
+        # In this process (run_bot's default): the Simulator itself, for its records' sizes.
+        simulator = getattr(handle.simulator, "simulator", None)
         phases.append((f"bot up ({pairs} pairs)", float(rss_bytes(pid) or 0)))
         nursery.start_soon(_dashboard_reader, handle.dashboard_url)
         nursery.start_soon(sampler.run, args.sample)
         if args.trim_every > 0:
             nursery.start_soon(trimmer.run, args.trim_every)
-        every = args.every * 60.0
-        elapsed = 0.0
         total = args.minutes * 60.0
-        while elapsed < total:
-            step = min(every, total - elapsed)
-            if elapsed < args.warmup * 60.0 <= elapsed + step:
-                await trio.sleep(args.warmup * 60.0 - elapsed)
+        warmup = min(args.warmup * 60.0, total)
+        middle = warmup + (total - warmup) / 2
+        every = args.every * 60.0
+        rows = {min(total, every * n) for n in range(1, int(total // every) + 2)}
+        elapsed = 0.0
+        for mark in sorted(rows | {warmup, middle}):
+            await trio.sleep(mark - elapsed)
+            elapsed = mark
+            if mark == warmup:
                 if args.objects:
                     counts.append(count_objects())
-                if args.tracemalloc:
-                    tracemalloc.start(args.frames)
-                await trio.sleep(elapsed + step - args.warmup * 60.0)
-            else:
-                await trio.sleep(step)
-            elapsed += step
-            if args.objects and elapsed >= total:
-                counts.append(count_objects())
-            phases.append(
-                (
-                    f"after {elapsed / 60:g} min ({watch.live}/{pairs} books live, "
-                    f"{watch.book_tops} tops seen)",
-                    float(rss_bytes(pid) or 0),
+                tracers.start()
+            if mark == middle:
+                tracers.middle_of_measure()
+            if mark in rows:
+                phases.append(
+                    (
+                        f"after {elapsed / 60:g} min ({watch.live}/{pairs} books live, "
+                        f"{watch.book_tops} tops seen)",
+                        float(rss_bytes(pid) or 0),
+                    )
                 )
-            )
+        tracers.stop()
+        if args.objects:
+            counts.append(count_objects())
+        if isinstance(simulator, Simulator):
+            extra_rows.extend(sim_records(simulator))
+        extra_rows.append(("load average at end (1 / 5 / 15 min)", _load()))
         nursery.cancel_scope.cancel()
+    args.tracers = tracers
 
 
 def main() -> None:
@@ -220,7 +352,11 @@ def main() -> None:
     parser.add_argument(
         "--tracemalloc", action="store_true", help="after the warm-up, trace what grows"
     )
-    parser.add_argument("--frames", type=int, default=1, help="traceback depth for tracemalloc")
+    parser.add_argument(
+        "--memray", action="store_true", help="after the warm-up, memray: what is still live"
+    )
+    parser.add_argument("--frames", type=int, default=1, help="traceback depth of the tracers")
+    parser.add_argument("--top", type=int, default=15, help="how many top growers to print")
     parser.add_argument(
         "--objects", action="store_true", help="live objects by type: which counts grew"
     )
@@ -247,7 +383,8 @@ def main() -> None:
     sampler = RssSampler(os.getpid())
     counts: list[collections.Counter[str]] = []
     trimmer = Trimmer(os.getpid())
-    trio.run(measure, args, phases, sampler, counts, trimmer)
+    extra_rows: list[tuple[str, str]] = []
+    trio.run(measure, args, phases, sampler, counts, trimmer, extra_rows)
     samples = sampler.samples
     arena = os.environ.get("MALLOC_ARENA_MAX", "glibc default")
     trim = f"malloc_trim every {args.trim_every:g} s" if args.trim_every > 0 else "no malloc_trim"
@@ -278,8 +415,13 @@ def main() -> None:
         )
     loaded = [name for name in HEAVY_MODULES if name in sys.modules]
     table.add_row("heavy modules loaded", ", ".join(loaded) or "none")
+    for name, text in extra_rows:
+        table.add_row(name, text)
     console = Console()
     console.print(table)
+    if samples:
+        console.print("RSS at the end of each minute (MB):")
+        console.print(" ".join(_mb(rss) for rss in minute_samples(samples)))
     if len(counts) == 2:
         grown = counts[1].copy()
         grown.subtract(counts[0])
@@ -288,11 +430,7 @@ def main() -> None:
         )
         for name, change in grown.most_common(15):
             console.print(f"{change:+9d}  {name} (now {counts[1][name]})")
-    if args.tracemalloc and tracemalloc.is_tracing():
-        snapshot = tracemalloc.take_snapshot()
-        console.print(f"Still allocated from after the {args.warmup:g} min warm-up:")
-        for stat in snapshot.statistics("lineno")[:20]:
-            console.print(str(stat))
+    args.tracers.report(console)
 
 
 if __name__ == "__main__":
