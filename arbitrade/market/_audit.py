@@ -37,7 +37,8 @@ AUDIT_LAGGING: Final = "feed.lagging"
 channel; ``lag_seconds``). The book feed's books are stale until ``feed.caught_up``."""
 AUDIT_CAUGHT_UP: Final = "feed.caught_up"
 """A lagging feed is back within ``caught_up_lag`` (subject: the channel; ``lag_seconds``,
-``worst_lag_seconds``, ``lagged_seconds``)."""
+``worst_lag_seconds``, ``lagged_seconds``, and ``exchange_clock_behind``: true when the lag
+was the exchange's clock falling behind, seen as a lag with no backlog to read)."""
 
 THROTTLE_SECONDS: Final = 5.0
 """At most one audit event per kind and subject in this many seconds."""

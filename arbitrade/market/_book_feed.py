@@ -284,7 +284,9 @@ class BookFeed(ConnectedFeed):
             self._batches += 1
             if taken > self._largest_batch:
                 self._largest_batch = taken
-            await self._end_batch()
+            await self._end_batch(
+                backlog=taken > 1 or messages.statistics().current_buffer_used > 0
+            )
 
     async def _handle(self, message: Any, client: KrakenWsClient, nursery: trio.Nursery) -> None:
         if isinstance(message, BookMessage):
@@ -353,11 +355,14 @@ class BookFeed(ConnectedFeed):
         lag = self.lag
         return lag is not None and lag.lagging
 
-    async def _end_batch(self) -> None:
-        """Judge the lag on the batch's latest stamp, then publish (or hold) its tops."""
+    async def _end_batch(self, *, backlog: bool = True) -> None:
+        """Judge the lag on the batch's latest stamp, then publish (or hold) its tops.
+
+        ``backlog``: the batch was more than one message, or more were waiting after it.
+        """
         stamp, self._stamp = self._stamp, None
         if stamp is not None:
-            change = await self.observe_lag(stamp)
+            change = await self.observe_lag(stamp, backlog=backlog)
             if change is LagChange.STARTED:
                 await self._announce(BookHealth.STALE, "feed lagging")
             elif change is LagChange.ENDED:

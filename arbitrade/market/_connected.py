@@ -186,14 +186,17 @@ class ConnectedFeed(Actor[Any]):
         """Channel data arrived (a stalled channel flows again: see :meth:`watch_health`)."""
         self._last_data_at = trio.current_time()
 
-    async def observe_lag(self, stamp: str) -> LagChange:
+    async def observe_lag(self, stamp: str, *, backlog: bool = True) -> LagChange:
         """Read the exchange stamp of the latest frame; log and audit a lag that starts
         (``feed.lagging``) or ends (``feed.caught_up``), and say which (the book feed then
-        marks its books stale or live). Without a wall clock nothing changes."""
+        marks its books stale or live). ``backlog``: more frames were ready than were taken
+        (see :class:`~arbitrade.market._lag.LagMonitor`). Without a wall clock nothing
+        changes."""
         lag = self.lag
         if lag is None:
             return LagChange.NONE
-        change = lag.observe(stamp)
+        rebased = lag.rebased
+        change = lag.observe(stamp, backlog=backlog)
         if change is LagChange.STARTED:
             self.context.log.warning(
                 "feed.lagging", channel=self.channel, lag=lag.lag, max_lag=lag.max_lag
@@ -205,12 +208,14 @@ class ConnectedFeed(Actor[Any]):
                 max_lag_seconds=lag.max_lag,
             )
         elif change is LagChange.ENDED:
+            clock_behind = lag.rebased > rebased
             self.context.log.info(
                 "feed.caught_up",
                 channel=self.channel,
                 lag=lag.lag,
                 worst=lag.worst,
                 lagged_for=lag.last_episode,
+                exchange_clock_behind=clock_behind,
             )
             await self.audit_now(
                 AUDIT_CAUGHT_UP,
@@ -218,6 +223,7 @@ class ConnectedFeed(Actor[Any]):
                 lag_seconds=round(lag.lag, 3),
                 worst_lag_seconds=round(lag.worst, 3),
                 lagged_seconds=round(lag.last_episode, 3),
+                exchange_clock_behind=clock_behind,
             )
         return change
 

@@ -15,6 +15,11 @@ Two corrections make the reading mean "behind", not "clocks disagree":
   exchange and us plus the network's floor; the first frames of a connection, its snapshots,
   are fresh). A local clock seconds off, or a replay of old frames, is not lag.
 
+- A lag that lasts ``REBASE_AFTER`` seconds while the feed has no backlog (every read found
+  one message and nothing more waiting) is the exchange's clock falling behind ours, not us
+  reading late: the floor moves up to it and the episode ends (``rebased``). Reading behind,
+  the feed always finds more frames ready than it takes in one go.
+
 What it cannot see: a feed already behind at its very first frame, a connection that sends
 nothing (the stall watch and the heartbeat watchdog see that), and a frame stamped in the
 future by mistake (it lowers the floor, so later frames read as lagging until the feed
@@ -29,7 +34,11 @@ from collections.abc import Callable
 
 import attrs
 
-__all__ = ["LagChange", "LagMonitor", "exchange_time"]
+__all__ = ["REBASE_AFTER", "LagChange", "LagMonitor", "exchange_time"]
+
+REBASE_AFTER = 5.0
+"""Seconds of lag without a backlog after which the exchange's clock, not the feed, is behind
+(the simulator's market clock falls behind when its tick loop skips ahead after a stall)."""
 
 
 def exchange_time(stamp: str) -> float | None:
@@ -86,6 +95,9 @@ class LagMonitor:
     offset: float | None = None
     """The smallest ``wall - stamp`` seen (seconds; None before the first frame): the clock
     offset between the exchange and us plus the network's floor."""
+    rebased: int = 0
+    """Times the floor moved up: a lag without a backlog, so the exchange's clock was behind."""
+    _quiet_since: float | None = None
     _anchor: tuple[float, float] | None = None
     _stamp: str = ""
     _stamp_time: float = 0.0
@@ -95,11 +107,12 @@ class LagMonitor:
         """True from a reading past ``max_lag`` until one at ``caught_up_lag`` or below."""
         return self.lagging_since is not None
 
-    def observe(self, stamp: str) -> LagChange:
+    def observe(self, stamp: str, *, backlog: bool = True) -> LagChange:
         """Take the exchange stamp of the latest frame read; say what changed.
 
-        An unparsable stamp changes nothing. The same stamp as last time is not parsed again
-        (a batch of frames from one exchange instant costs one parse).
+        ``backlog`` says whether more frames were ready than the feed took at once (False:
+        it read everything there was). An unparsable stamp changes nothing. The same stamp as
+        last time is not parsed again (a batch of one exchange instant costs one parse).
         """
         if stamp != self._stamp:
             at = exchange_time(stamp)
@@ -124,7 +137,16 @@ class LagMonitor:
                 return LagChange.STARTED
             return LagChange.NONE
         self.worst = max(self.worst, lag)
+        if backlog:
+            self._quiet_since = None
+        elif self._quiet_since is None:
+            self._quiet_since = mono
+        elif mono - self._quiet_since >= REBASE_AFTER:
+            self.offset = difference
+            self.rebased += 1
+            self.lag = lag = 0.0
         if lag <= self.caught_up_lag:
+            self._quiet_since = None
             self.last_episode = mono - self.lagging_since
             self.lagging_since = None
             return LagChange.ENDED

@@ -22,7 +22,7 @@ from actors import Bus, ChildSpec, SupervisorSpec
 from actors.testing import Harness, open_harness
 from arbitrade.kraken import ReplayTransport
 from arbitrade.market import MarketSettings
-from arbitrade.market._lag import LagChange, LagMonitor, exchange_time
+from arbitrade.market._lag import REBASE_AFTER, LagChange, LagMonitor, exchange_time
 from arbitrade.market.feeds import (
     BookFeed,
     FeedLag,
@@ -365,6 +365,37 @@ class TestLagMonitor:
         mono.now = 3.0
         assert monitor.observe(stamp(0.0)) is LagChange.STARTED
         assert monitor.lag == pytest.approx(3.0)
+
+    def test_observe_when_lag_has_no_backlog_for_a_while_takes_it_for_the_exchange_clock(
+        self,
+    ) -> None:
+        """Stamps behind while every read finds nothing more waiting: after REBASE_AFTER
+        seconds the floor moves up and the episode ends (the exchange's clock is behind)."""
+        mono = WallClock(0.0)
+        monitor = self.monitor(WallClock(WALL0), mono)
+        monitor.observe(stamp(0.0))
+        mono.now = 3.0
+        assert monitor.observe(stamp(0.0), backlog=False) is LagChange.STARTED
+        changes = []
+        for second in range(4, 4 + int(REBASE_AFTER) + 1):
+            mono.now = float(second)
+            changes.append(monitor.observe(stamp(second - 3.0), backlog=False))
+        assert changes[-1] is LagChange.ENDED
+        assert set(changes[:-1]) == {LagChange.NONE}
+        assert monitor.rebased == 1
+        mono.now += 1.0
+        assert monitor.observe(stamp(mono.now - 3.0)) is LagChange.NONE
+
+    def test_observe_when_lag_has_a_backlog_keeps_lagging(self) -> None:
+        """Reading behind, the feed finds frames waiting: the lag is ours, however long."""
+        mono = WallClock(0.0)
+        monitor = self.monitor(WallClock(WALL0), mono)
+        monitor.observe(stamp(0.0))
+        for second in range(3, 30):
+            mono.now = float(second)
+            monitor.observe(stamp(0.0), backlog=True)
+        assert monitor.lagging
+        assert monitor.rebased == 0
 
     def test_observe_when_stamp_does_not_parse_changes_nothing(self) -> None:
         """A bad stamp is informational: no change, no error, lag kept."""
