@@ -9,6 +9,7 @@ import structlog
 import trio
 
 from ._bus import Lossless
+from ._errors import MailboxFull
 
 if TYPE_CHECKING:
     from ._bus import Bus, Subscription
@@ -95,6 +96,33 @@ class Context:
             return
         subscription = self.bus.subscribe(topic, policy)
         self.start_soon(_pump, subscription, self.ref)
+
+    async def publish(self, topic: str, event: Any) -> None:
+        """Publish ``event`` on the bus from a message handler, without a schedule point of
+        its own when every subscriber has room at once.
+
+        Same delivery as :meth:`~actors.Bus.publish`: when a lossless subscriber (or a
+        forwarded mailbox) is full, it waits for room, and that wait is a schedule point
+        (and may be cancelled: see ``Bus.publish``). When nobody is full it returns without
+        yielding: the handler goes back to the message loop, whose next receive is the
+        schedule point, so a handler that publishes a few events pays for one yield, not
+        one per event. A linked task that publishes in a loop must checkpoint by itself.
+        """
+        try:
+            self.bus.publish_nowait(topic, event)
+        except trio.WouldBlock:
+            await self.bus.publish(topic, event)
+
+    async def tell(self, ref: Ref[Any], message: object) -> None:
+        """Send ``message`` to ``ref`` from a message handler, yielding only to wait for room.
+
+        As :meth:`~actors.Ref.send` (same errors), but without its schedule point when the
+        mailbox has room at once; see :meth:`publish` for why a handler may skip it.
+        """
+        try:
+            ref.send_nowait(message)
+        except MailboxFull:
+            await ref.send(message)
 
     def stop(self) -> None:
         """Stop this actor after the current message: a normal exit, so a transient or

@@ -6,6 +6,11 @@ A change of a pair's best prices re-screens the rings through that pair; a chang
 quantities or deeper levels only (the usual Kraken update) re-sizes the rings through the
 pair that already pass. Rings that pass are sized exactly (:func:`size_cycle`) once per home
 on them, and each accepted size becomes an :class:`~arbitrade.messages.Opportunity`.
+
+A cycle reads one side of each of its pairs' books (bids to sell, asks to buy). A side whose
+levels did not change keeps its :class:`LegBook` object, and a cycle whose leg books are all
+the same objects as at its last sizing reuses that result: the same opportunity again (new
+id and times), without paying for the exact arithmetic twice.
 """
 
 from __future__ import annotations
@@ -61,6 +66,9 @@ class DetectorStatistics:
     """Books currently suspended (resyncing or reported stale)."""
     passing_rings: int
     """Rings currently passing the screen."""
+    sizings_reused: int = 0
+    """Of ``sizings``, those answered from the last sizing of the same cycle on unchanged
+    leg books (no arithmetic run)."""
 
 
 class CycleDetector:
@@ -114,6 +122,8 @@ class CycleDetector:
         self._best: list[tuple[int, int]] = [(0, 0)] * count
         self._suspended: set[int] = set()
         self._leg_books: dict[int, LegBook] = {}
+        self._sized: dict[tuple[int, str], tuple[list[LegBook], SizedCycle | SizingRejected]] = {}
+        self._reused = 0
         self._passing: set[int] = set()
         self._passing_by_pair: list[set[int]] = [set() for _ in range(count)]
         self._current: dict[tuple[int, str], Opportunity] = {}
@@ -149,10 +159,15 @@ class CycleDetector:
             self._ignore(top.symbol, "graph.book_ignored", "precisions differ from instrument")
             return []
         self._updates += 1
+        previous = self._books[index]
         self._books[index] = top
-        self._leg_books.pop(2 * index, None)
-        self._leg_books.pop(2 * index + 1, None)
         bids, asks = top.bids, top.asks
+        # keep the leg book of a side whose visible levels did not change (see module doc)
+        depth = self.max_levels
+        if previous is None or previous.bids[:depth] != bids[:depth]:
+            self._leg_books.pop(2 * index, None)
+        if previous is None or previous.asks[:depth] != asks[:depth]:
+            self._leg_books.pop(2 * index + 1, None)
         best = (bids[0][0] if bids else 0, asks[0][0] if asks else 0)
         if best == self._best[index] and index not in self._suspended:
             if not self._passing_by_pair[index]:
@@ -195,7 +210,23 @@ class CycleDetector:
             rejected=tuple(sorted(self._rejected.items())),
             suspended_books=len(self._suspended),
             passing_rings=len(self._passing),
+            sizings_reused=self._reused,
         )
+
+    def leg_books(self, opportunity: Opportunity) -> tuple[LegBook, ...]:
+        """The books the legs of ``opportunity`` (one of this detector's, just returned) were
+        sized on: the same objects for as long as those sides of the books do not change.
+
+        Raises:
+            KeyError: a leg's pair is not in the graph or has no book yet.
+        """
+        books = []
+        for leg in opportunity.legs:
+            index = self.graph.index_of(leg.symbol)
+            if index is None or self._books[index] is None:
+                raise KeyError(leg.symbol)
+            books.append(self._leg_book(2 * index + (leg.side is Side.BUY)))
+        return tuple(books)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -229,6 +260,7 @@ class CycleDetector:
                 self._passing_by_pair[edge >> 1].discard(ring)
             for cycle in self.graph.cycles_of_ring[ring]:
                 self._current.pop((ring, cycle.home), None)
+                self._sized.pop((ring, cycle.home), None)
         for ring in found - before:
             self._passing.add(ring)
             for edge in rings[ring]:
@@ -264,7 +296,13 @@ class CycleDetector:
                     continue
                 self._sizings += 1
                 legs = [self._leg_book(2 * leg.pair + (leg.side is Side.BUY)) for leg in cycle.legs]
-                result = size_cycle(legs, self.min_profit_bps)
+                last = self._sized.get(key)
+                if last is not None and all(a is b for a, b in zip(last[0], legs, strict=True)):
+                    self._reused += 1
+                    result = last[1]
+                else:
+                    result = size_cycle(legs, self.min_profit_bps)
+                    self._sized[key] = (legs, result)
                 if isinstance(result, SizingRejected):
                     self._rejected[result] = self._rejected.get(result, 0) + 1
                     self._current.pop(key, None)

@@ -12,7 +12,7 @@ backtest.)
 from __future__ import annotations
 
 import decimal
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 
 import attrs
@@ -84,18 +84,25 @@ def resize_to_capital(
     *,
     max_levels: int,
     min_profit_bps: decimal.Decimal,
+    leg_books: Sequence[LegBook] | None = None,
 ) -> Opportunity | SizingRejected:
     """``opportunity`` itself when it starts within ``capital``, else re-sized within it.
 
-    Returns the reason when the capped cycle yields nothing (too small for a minimum, no
-    longer profitable after rounding).
+    ``leg_books`` are the books its legs were sized on, when the caller has them
+    (:meth:`~arbitrade.graph.CycleDetector.leg_books`); otherwise they are built from ``tops``
+    with ``max_levels``. Returns the reason when the capped cycle yields nothing (too small
+    for a minimum, no longer profitable after rounding).
     """
     if opportunity.start_amount <= capital:
         return opportunity
-    books: list[LegBook] = []
-    for leg in opportunity.legs:
-        pair = graph.pair(leg.symbol)
-        books.append(pair.leg_book(leg.side, tops[leg.symbol], max_levels))
+    books: list[LegBook]
+    if leg_books is not None:
+        books = list(leg_books)
+    else:
+        books = []
+        for leg in opportunity.legs:
+            pair = graph.pair(leg.symbol)
+            books.append(pair.leg_book(leg.side, tops[leg.symbol], max_levels))
     books[0] = _cap(books[0], Fraction(capital))
     sized = size_cycle(books, Fraction(min_profit_bps))
     if isinstance(sized, SizingRejected):

@@ -109,7 +109,7 @@ class RiskGate(Actor[Any]):
                 cycles=self.core.open_cycles,
                 open_orders=self.core.open_orders,
             )
-            await self.context.bus.publish(TOPIC_AUDIT, audit)
+            await self.context.publish(TOPIC_AUDIT, audit)
 
     def _executor_ref(self) -> Ref[Any]:
         if self._executor is None:
@@ -146,20 +146,21 @@ class RiskGate(Actor[Any]):
         decision = self.core.decide(opportunity, now, wall, closing=closing)
         verdict = decision.verdict
         if isinstance(verdict, RiskAccepted):
-            await self._executor_ref().send(verdict)  # first: the hot path
+            await self.context.tell(self._executor_ref(), verdict)  # first: the hot path
             self.context.log.info("risk.accepted", opportunity_id=opportunity.id)
         else:
             self.context.log.info(
                 "risk.rejected", opportunity_id=opportunity.id, reason=verdict.reason
             )
-        bus = self.context.bus
-        await bus.publish(TOPIC_RISK_DECISIONS, verdict)
-        await bus.publish(TOPIC_AUDIT, decision.audit)
+        # no schedule point per event unless a subscriber is full (see Context.publish)
+        publish = self.context.publish
+        await publish(TOPIC_RISK_DECISIONS, verdict)
+        await publish(TOPIC_AUDIT, decision.audit)
 
     async def _obey(self, outcome: ControlOutcome) -> None:
         if outcome.cancel is not None:
-            await self._executor_ref().send(outcome.cancel)
-        bus = self.context.bus
+            await self.context.tell(self._executor_ref(), outcome.cancel)
+        publish = self.context.publish
         if outcome.echo is not None:
             self.context.log.warning(
                 "risk.control_changed",
@@ -167,6 +168,6 @@ class RiskGate(Actor[Any]):
                 value=outcome.echo.value,
                 who=outcome.echo.who,
             )
-            await bus.publish(TOPIC_CONTROL, outcome.echo)
+            await publish(TOPIC_CONTROL, outcome.echo)
         if outcome.audit is not None:
-            await bus.publish(TOPIC_AUDIT, outcome.audit)
+            await publish(TOPIC_AUDIT, outcome.audit)

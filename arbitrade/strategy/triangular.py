@@ -28,7 +28,14 @@ import attrs
 import trio
 
 from actors import Actor, ActorCrashed, ActorNotFound, ActorStopped, AskTimeout, Lossless
-from arbitrade.graph import CycleDetector, DetectorStatistics, FeeRates, GraphSettings, PairGraph
+from arbitrade.graph import (
+    CycleDetector,
+    DetectorStatistics,
+    FeeRates,
+    GraphSettings,
+    LegBook,
+    PairGraph,
+)
 from arbitrade.graph.capital import resize_to_capital
 from arbitrade.market.feeds import GetMarketState, MarketState
 from arbitrade.messages import (
@@ -40,7 +47,9 @@ from arbitrade.messages import (
     BookStateChanged,
     BookTop,
     InstrumentsLoaded,
+    Leg,
     Opportunity,
+    Side,
 )
 
 INPUT_CAPACITY: Final = 10_000
@@ -54,6 +63,27 @@ class GetGraphStatistics:
 
     Frozen, as every message must be (the runtime's debug mode refuses mutable ones).
     """
+
+
+@attrs.frozen
+class _Fit:
+    """What fitting a cycle to the capital changes in its opportunity."""
+
+    legs: tuple[Leg, ...]
+    start_amount: Decimal
+    end_amount: Decimal
+    profit: Decimal
+    profit_bps: Decimal
+
+    @classmethod
+    def of(cls, fitted: Opportunity) -> _Fit:
+        return cls(
+            fitted.legs,
+            fitted.start_amount,
+            fitted.end_amount,
+            fitted.profit,
+            fitted.profit_bps,
+        )
 
 
 class PairGraphActor(Actor[Any]):
@@ -91,6 +121,8 @@ class PairGraphActor(Actor[Any]):
         self._suspended: set[str] = set()
         self._run_id = run_id() if run_id is not None else uuid.uuid4().hex[:12]
         self.detector: CycleDetector | None = None
+        # per cycle (legs' symbols and sides): the books of its last fit and what it gave
+        self._fits: dict[tuple[tuple[str, Side], ...], tuple[tuple[LegBook, ...], _Fit | None]] = {}
         self._graphs = 0
         self._found = 0
 
@@ -177,6 +209,7 @@ class PairGraphActor(Actor[Any]):
         # ids stay unique across restarts, rebuilt graphs and processes: client order ids are
         # derived from them, so a repeat could double an order on the exchange
         prefix = f"tri-{self._run_id}-{self._graphs}-"
+        self._fits.clear()
         self.detector = detector = CycleDetector(
             graph,
             min_profit_bps=settings.min_profit_bps,
@@ -203,22 +236,46 @@ class PairGraphActor(Actor[Any]):
         return found
 
     def _fit(self, opportunity: Opportunity) -> Opportunity | None:
-        if self.capital is None or self.detector is None:
+        """``opportunity`` within the capital: re-sized by the graph's exact sizing, or None.
+
+        The fit is a function of the cycle's leg books (the detector keeps the same objects
+        while a side is unchanged), so a cycle re-found on the same books reuses its last fit.
+        """
+        detector = self.detector
+        capital = self.capital
+        if capital is None or detector is None or opportunity.start_amount <= capital:
             return opportunity
-        if opportunity.start_amount <= self.capital:
-            return opportunity
-        fitted = resize_to_capital(
+        books = detector.leg_books(opportunity)
+        key = tuple((leg.symbol, leg.side) for leg in opportunity.legs)
+        last = self._fits.get(key)
+        if last is not None and all(a is b for a, b in zip(last[0], books, strict=True)):
+            fit = last[1]
+        else:
+            fitted = resize_to_capital(
+                opportunity,
+                capital,
+                detector.graph,
+                self.tops,
+                max_levels=self.settings.max_levels,
+                min_profit_bps=self.settings.min_profit_bps,
+                leg_books=books,
+            )
+            fit = _Fit.of(fitted) if isinstance(fitted, Opportunity) else None
+            self._fits[key] = (books, fit)
+        if fit is None:
+            return None
+        return attrs.evolve(
             opportunity,
-            self.capital,
-            self.detector.graph,
-            self.tops,
-            max_levels=self.settings.max_levels,
-            min_profit_bps=self.settings.min_profit_bps,
+            legs=fit.legs,
+            start_amount=fit.start_amount,
+            end_amount=fit.end_amount,
+            profit=fit.profit,
+            profit_bps=fit.profit_bps,
         )
-        return fitted if isinstance(fitted, Opportunity) else None
 
     async def _publish(self, found: list[Any]) -> None:
-        publish = self.context.bus.publish
+        # no schedule point per opportunity unless a subscriber is full (Context.publish)
+        publish = self.context.publish
         log = self.context.log
         for candidate in found:
             opportunity = self._fit(candidate)

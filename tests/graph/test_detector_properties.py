@@ -140,3 +140,25 @@ class TestPropertiesFindSomething:
         collect()
         assert 3 in lengths
         assert 4 in lengths
+
+
+class TestSizingReuse:
+    @PROPERTY_SETTINGS
+    @given(market=st.booleans().flatmap(markets))
+    def test_feed_when_books_repeat_reuses_sizings_and_still_matches_oracle(
+        self, market: Market
+    ) -> None:
+        """A book sent again unchanged re-emits the oracle's opportunities from reused sizings."""
+        detector = detector_for(market.instruments, market.fee_rates, market.homes)
+        books: dict[str, BookTop] = {}
+        for symbol, book in market.books.items():
+            books[symbol] = book
+            detector.on_book_top(book)
+        expected = _oracle(market, books)
+        for symbol, book in market.books.items():
+            before = detector.statistics()
+            emitted = [as_oracle(item) for item in detector.on_book_top(book)]
+            after = detector.statistics()
+            if detector.graph.index_of(symbol) is not None:
+                assert _sorted(emitted) == _sorted(_through(expected, symbol))
+            assert after.sizings_reused - before.sizings_reused == after.sizings - before.sizings
