@@ -8,6 +8,8 @@ quiet phase (faults off, in-flight cycles finish, a last portfolio snapshot) -> 
 
 from __future__ import annotations
 
+import collections
+import json
 import os
 import socket
 import tempfile
@@ -25,6 +27,7 @@ from arbitrade.components import Components, load_components
 from arbitrade.config import Mode, Settings
 from arbitrade.execution import PortfolioTick
 from arbitrade.logs import configure_logging
+from arbitrade.messages import AuditEvent
 from arbitrade.soak._bot import BotHandle, VenueChoice, run_bot
 from arbitrade.soak._checks import (
     Check,
@@ -284,7 +287,23 @@ def _figures(
             f"{observer.venue_reconnects} / {observer.feed_relives} / {observer.book_resyncs}"
         ),
         "executor audit events": ", ".join(f"{k} {n}" for k, n in corrections.items()) or "none",
+        "venue audit events (occurrences)": _venue_audit(observer.audit),
         "reconciliation corrections": count_reconciliations(observer.audit),
         "restart-log events": str(len(observer.restart_log)),
         "loop lag with slow client": f"{injector.loop_lag_max * 1000:.0f} ms",
     }
+
+
+def _venue_audit(audit: list[AuditEvent]) -> str:
+    """Per venue audit kind and subject: events (occurrences they stand for)."""
+    events: collections.Counter[str] = collections.Counter()
+    occurrences: collections.Counter[str] = collections.Counter()
+    for entry in audit:
+        if entry.kind.startswith("venue."):
+            key = f"{entry.kind.removeprefix('venue.')} {entry.subject}"
+            events[key] += 1
+            try:
+                occurrences[key] += int(json.loads(entry.detail).get("count", 1))
+            except (ValueError, AttributeError, TypeError):
+                occurrences[key] += 1
+    return ", ".join(f"{k} {events[k]} ({occurrences[k]})" for k in sorted(events)) or "none"
