@@ -143,6 +143,16 @@ class _TappedConnection:
         self._on_frame(frame)
         return frame
 
+    def receive_nowait(self) -> str | bytes:
+        """The inner connection's ready frame, tapped (``trio.WouldBlock`` if it has none
+        or cannot say)."""
+        take = getattr(self._inner, "receive_nowait", None)
+        if take is None:
+            raise trio.WouldBlock
+        frame: str | bytes = take()
+        self._on_frame(frame)
+        return frame
+
     async def send(self, frame: str | bytes) -> None:
         await self._inner.send(frame)
 

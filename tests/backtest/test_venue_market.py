@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from decimal import Decimal
 
 import orjson
+import pytest
 import trio
 import trio.testing
 
@@ -121,16 +122,23 @@ class _ScriptedConnection:
         await trio.lowlevel.checkpoint()
 
 
+class _ReadyConnection(_ScriptedConnection):
+    def receive_nowait(self) -> str:
+        return self._inbound.receive_nowait()
+
+
 class _ScriptedTransport:
     """One connection whose frames a test pushes through a memory channel."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, ready: bool = False) -> None:
         self.push, self._inbound = trio.open_memory_channel[str](math.inf)
+        self._ready = ready
 
     @asynccontextmanager
     async def connect(self, url: str) -> AsyncIterator[_ScriptedConnection]:
         await trio.lowlevel.checkpoint()
-        yield _ScriptedConnection(self._inbound)
+        kind = _ReadyConnection if self._ready else _ScriptedConnection
+        yield kind(self._inbound)
 
 
 async def test_receive_when_tapped_gives_each_frame_to_the_tap_first(
@@ -147,6 +155,31 @@ async def test_receive_when_tapped_gives_each_frame_to_the_tap_first(
         assert tapped == ["one"]
         assert await connection.receive() == "two"
     assert tapped == ["one", "two"]
+
+
+async def test_receive_nowait_when_tapped_taps_ready_frames_too(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Frames taken without waiting reach the tap as well; WouldBlock when none is ready."""
+    inner = _ScriptedTransport(ready=True)
+    tapped: list[str | bytes] = []
+    async with TappedTransport(inner, tapped.append).connect("memory://") as connection:
+        inner.push.send_nowait("one")
+        assert connection.receive_nowait() == "one"  # type: ignore[attr-defined]
+        with pytest.raises(trio.WouldBlock):
+            connection.receive_nowait()  # type: ignore[attr-defined]
+    assert tapped == ["one"]
+
+
+async def test_receive_nowait_when_inner_cannot_take_ready_frames_would_block(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A tapped connection whose inner one has no receive_nowait says WouldBlock."""
+    inner = _ScriptedTransport()
+    async with TappedTransport(inner, print).connect("memory://") as connection:
+        inner.push.send_nowait("one")
+        with pytest.raises(trio.WouldBlock):
+            connection.receive_nowait()  # type: ignore[attr-defined]
 
 
 class TestBacktestVenueOnTheReplay:
