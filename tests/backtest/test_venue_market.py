@@ -18,6 +18,7 @@ from arbitrade.backtest._replay import TimedReplayTransport
 from arbitrade.backtest._timeline import Timeline
 from arbitrade.backtest._venue import BacktestVenue
 from arbitrade.execution import ExecType, ExecutionReport, OrderRequest, PaperVenue, VenueEvent
+from arbitrade.execution.testing import VenueFixture, check_venue
 from arbitrade.messages import BookTop, Side
 from tests.backtest.helpers import BookFrames, instrument_frame, pair
 
@@ -310,3 +311,50 @@ async def test_callback_when_timeline_settles_runs_after_the_instants_other_work
         assert len(steps) == 11
         assert trio.current_time() == start + 1
         nursery.cancel_scope.cancel()
+
+
+def _market_with_a_book() -> MarketBooks:
+    """ETH/USD with 1 ETH offered at 100 and a bid at 99, handed over now."""
+    instruments, book = _frames()
+    market = MarketBooks(depth=10, top_levels=10)
+    market.on_frame(instruments)
+    market.on_frame(book.frame([("99", "1")], [("100", "1")], snapshot=True))
+    return market
+
+
+async def test_conformance_when_backtest_venue_has_its_own_market_passes(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A backtest venue meeting its own books on a settling time line passes the suite."""
+
+    @asynccontextmanager
+    async def make() -> AsyncIterator[VenueFixture]:
+        timeline = Timeline(settle=True)
+        venue = BacktestVenue(fees=FEES, scheduler=timeline, market=_market_with_a_book())
+        async with trio.open_nursery() as nursery:
+            await nursery.start(timeline.run)
+            await nursery.start(venue.run)
+            yield VenueFixture(venue, SYMBOL, D("0.5"), D("100"), D("99.5"))
+            nursery.cancel_scope.cancel()
+
+    await check_venue(make)
+
+
+async def test_conformance_when_paper_venue_has_its_own_market_passes(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A paper venue meeting its own books on a settling time line passes the suite."""
+
+    @asynccontextmanager
+    async def make() -> AsyncIterator[VenueFixture]:
+        timeline = Timeline(settle=True)
+        venue = PaperVenue(
+            taker_fee_rate=D("0.004"), market=_market_with_a_book(), scheduler=timeline
+        )
+        async with trio.open_nursery() as nursery:
+            await nursery.start(timeline.run)
+            await nursery.start(venue.run)
+            yield VenueFixture(venue, SYMBOL, D("0.5"), D("100"), D("99.5"))
+            nursery.cancel_scope.cancel()
+
+    await check_venue(make)
