@@ -1,6 +1,6 @@
 """How fast the market tree gets every book back, and how far its feeds read behind.
 
-    .venv/bin/python benchmarks/bench_feed_recovery.py [--drops 3] [--no-channels]
+    .venv/bin/python benchmarks/bench_feed_recovery.py [--drops 3] [--no-channels] [--no-conflate]
 
 Runs the simulator (the whole Kraken-shaped universe, as the soak does) and the app's market
 supervisor (book feed, ticker and trade feeds, pair graph) in one process, like the soak. It
@@ -19,6 +19,7 @@ core.
 from __future__ import annotations
 
 import argparse
+import time
 from decimal import Decimal
 
 import attrs
@@ -28,14 +29,16 @@ from actors import Lossless, SupervisorSpec, System
 from arbitrade.components import load_components
 from arbitrade.graph import TakerFees
 from arbitrade.logs import configure_logging
+from arbitrade.market.feeds import FeedLag, GetFeedLag
 from arbitrade.market.wiring import market_supervisor
 from arbitrade.messages import TOPIC_AUDIT, TOPIC_BOOK_STATE, AuditEvent, BookHealth
 from arbitrade.sim import SimConfig, serve_simulator
 
 
-async def run(drops: int, channels: bool) -> None:
+async def run(drops: int, channels: bool, conflate: bool) -> None:
     components = load_components()
     market = components.market if channels else attrs.evolve(components.market, channels=())
+    market = attrs.evolve(market, conflate=conflate)
     async with trio.open_nursery() as nursery:
         running = await nursery.start(serve_simulator, SimConfig(seed=1))
         wanted = len(running.simulator.universe.pairs)
@@ -58,7 +61,15 @@ async def run(drops: int, channels: bool) -> None:
         fees = TakerFees.flat(Decimal("0.0026"))
         spec = SupervisorSpec(
             "root",
-            [market_supervisor(running.ws_public_url, market, components.graph, fees)],
+            [
+                market_supervisor(
+                    running.ws_public_url,
+                    market,
+                    components.graph,
+                    fees,
+                    wall_clock=time.time,
+                )
+            ],
         )
 
         async def all_live(since: float) -> float | None:
@@ -103,6 +114,19 @@ async def run(drops: int, channels: bool) -> None:
                     await trio.sleep(0.05)
             cells = [f"{lags[f]:.2f}" if f in lags else "-" for f in feeds]
             print(f"| {status} | " + " | ".join(cells) + " |")
+        lag = await system.registry.lookup("root/market/feed.book").ask(GetFeedLag())
+        assert isinstance(lag, FeedLag)
+        episodes = [e for _, e in seen if e.kind in ("feed.lagging", "feed.caught_up")]
+        print()
+        print(f"book feed lag (conflate={conflate})")
+        print("| lag now s | worst s | episodes | largest batch | batches | tops conflated |")
+        print("|---:|---:|---:|---:|---:|---:|")
+        print(
+            f"| {lag.lag:.2f} | {lag.worst_lag:.2f} | {lag.lag_episodes} | {lag.largest_batch}"
+            f" | {lag.batches:,} | {lag.conflated:,} |"
+        )
+        for event in episodes:
+            print(f"  {event.kind} {event.detail}")
         nursery.cancel_scope.cancel()
 
 
@@ -110,9 +134,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--drops", type=int, default=3)
     parser.add_argument("--no-channels", action="store_true", help="the book feed alone")
+    parser.add_argument("--no-conflate", action="store_true", help="one top per frame")
     args = parser.parse_args()
     configure_logging(level="ERROR")
-    trio.run(run, args.drops, not args.no_channels)
+    trio.run(run, args.drops, not args.no_channels, not args.no_conflate)
 
 
 if __name__ == "__main__":
