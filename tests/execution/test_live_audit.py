@@ -14,7 +14,8 @@ import httpx
 import pytest
 import trio
 
-from arbitrade.execution import LiveVenue, OrderRequest
+from actors import Bus
+from arbitrade.execution import LiveVenue, OrderRequest, PaperVenue, publish_venue_audit
 from arbitrade.execution._audit import (
     VENUE_PRIVATE_STALL_ENDED,
     VENUE_PRIVATE_STALLED,
@@ -23,7 +24,7 @@ from arbitrade.execution._audit import (
     VenueAuditor,
 )
 from arbitrade.kraken import KrakenRestClient, RateLimitExceeded, RestErrorSeen, RetryPolicy
-from arbitrade.messages import AuditEvent, Side
+from arbitrade.messages import TOPIC_AUDIT, AuditEvent, Side
 from arbitrade.sim import MarketSettings, SimConfig, Simulator, serve_simulator
 from arbitrade.sim._book import Side as BookSide
 from arbitrade.sim._config import DEFAULT_API_KEY, DEFAULT_API_SECRET
@@ -184,3 +185,23 @@ class TestLiveVenueAudit:
             sim.set_faults({"stalled_channels": []})
             await next_audit(venue, VENUE_PRIVATE_STALL_ENDED, "executions")
         assert json.loads(stalled.detail)["orders_waiting"] == 1
+
+
+class TestPublishing:
+    async def test_venue_audit_when_published_reaches_the_audit_topic(self) -> None:
+        """The wiring's forwarder puts every venue audit event on TOPIC_AUDIT, in order."""
+        bus = Bus()
+        subscription = bus.subscribe(TOPIC_AUDIT)
+        auditor = VenueAuditor(wall_clock=lambda: 0.0)
+        auditor.record(VENUE_REST_ERROR, "EAPI:Invalid nonce", 0.0)
+        auditor.record(VENUE_PRIVATE_STALLED, "heartbeat", 0.0)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(publish_venue_audit, auditor.events, bus)
+            with trio.fail_after(1):
+                first, second = [await subscription.receive() for _ in range(2)]
+            nursery.cancel_scope.cancel()
+        assert (first.subject, second.subject) == ("EAPI:Invalid nonce", "heartbeat")
+
+    def test_paper_venue_when_wired_is_not_an_auditing_venue(self) -> None:
+        """Only venues that audit get a forwarder (the paper venue meets no REST errors)."""
+        assert not isinstance(PaperVenue(taker_fee_rate=Decimal("0.0026")), AuditingVenue)
