@@ -353,11 +353,14 @@ def replay_and_collect(
     report then covers what was replayed and says ``stopped_early``.
 
     ``connection_timers=False`` runs the book feed without its 50 ms connection watch and 1 s
-    ack probe (a replay's connection never drops): a faster run, but not the same run. Fewer
-    tasks change how the seeded scheduler breaks ties between events at one virtual instant
-    (an order reaching the venue and a book frame), so decisions can differ from a run with
-    the timers, as they can between two scheduler seeds. Two runs with the same value still
-    repeat byte for byte; the report's ``replay.connection_timers`` says which was used.
+    ack probe (a replay's connection never drops): a faster run, not promised to be the same
+    run. Fewer tasks change how the seeded scheduler breaks ties between events at one virtual
+    instant. An order reaching the venue no longer races that instant's book frames (the
+    venue meets its own books once the instant has settled, ADR 12; on the benchmark's
+    10-minute recording both settings now give the same decisions digest, where before they
+    differed), but ties inside the engines can still differ, as they can between two
+    scheduler seeds. Two runs with the same value repeat byte for byte; the report's
+    ``replay.connection_timers`` says which was used.
 
     Raises:
         RuntimeError: called from inside a Trio run.

@@ -18,8 +18,8 @@ What differs from a live run, on purpose:
 - The graph's opportunity ids are numbered from the seed, not random, so reports repeat.
 - ``connection_timers=False`` runs the book feed without its connection watch and ack probe
   (the replay's connection never drops; their wake-ups cost about a tenth of a replay). The
-  default keeps them: removing tasks changes how Trio's seeded scheduler breaks ties, and so
-  the decisions of a run (see ``_run``).
+  default keeps them: removing tasks changes how Trio's seeded scheduler breaks ties, which
+  may change the decisions of a run (see ``_run``).
 """
 
 from __future__ import annotations
