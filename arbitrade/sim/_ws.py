@@ -482,10 +482,16 @@ class Connection:
                     )
                     out.append(message)
         new_trades = self._new_trades()
+        if new_trades is None:
+            # Behind the trade record, and only tickers and candles read it: they are state,
+            # sent as they are now for every symbol that may have traded meanwhile.
+            new_trades = []
+            traded = set(self.tickers) | set(self.ohlc)
+        else:
+            traded = {t.symbol for t in new_trades}
         if "trade" not in stalled and self.trades:
             out.extend(self._trade_messages(new_trades))
         if "ticker" not in stalled and self.tickers:
-            traded = {t.symbol for t in new_trades}
             for symbol, (trigger, last_bbo) in list(self.tickers.items()):
                 bbo = self._bbo(symbol)
                 if (trigger == "bbo" and bbo != last_bbo) or (
@@ -500,7 +506,6 @@ class Connection:
                         }
                     )
         if "ohlc" not in stalled and self.ohlc:
-            traded = {t.symbol for t in new_trades}
             for symbol, intervals in list(self.ohlc.items()):
                 if symbol not in traded:
                     continue
@@ -531,13 +536,26 @@ class Connection:
                 self._executions_cursor = events.end
         return out
 
-    def _new_trades(self) -> list[Any]:
+    def _new_trades(self) -> list[Any] | None:
+        """Trades printed since the last call; None when some were forgotten meanwhile and
+        no trade subscription needs each one.
+
+        Raises:
+            EntriesForgotten: trades this connection's trade subscriptions had not been sent
+                are no longer kept (the connection is closed rather than skip them).
+        """
         trade_log = self.sim.trade_log
         if not self.trades and not self.tickers and not self.ohlc:
             # Nothing here reads trades: never fall behind for want of reading them.
             self._trade_cursor = trade_log.end
             return []
-        new = trade_log.since(self._trade_cursor)
+        try:
+            new = trade_log.since(self._trade_cursor)
+        except EntriesForgotten:
+            if self.trades:
+                raise
+            self._trade_cursor = trade_log.end
+            return None
         self._trade_cursor = trade_log.end
         return new
 

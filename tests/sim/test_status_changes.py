@@ -12,6 +12,7 @@ from structlog.testing import capture_logs
 from trio_websocket import ConnectionClosed, WebSocketConnection, open_websocket_url
 
 from arbitrade.sim import RunningSimulator, Simulator, serve_simulator
+from arbitrade.sim._errors import EntriesForgotten
 from arbitrade.sim._ws import Connection
 from tests.sim._helpers import receive, receive_until, send
 from tests.sim.conftest import small_config
@@ -111,3 +112,26 @@ class TestSlowConnection:
                 await connection.run(never_sends, one_request)
         assert connection.closed_as_slow == "outbox full for 5 s"
         assert [entry["event"] for entry in logs].count("sim.ws.slow_consumer") == 1
+
+
+class TestTradeRecordBehind:
+    def test_collect_when_behind_with_trade_subscription_raises_entries_forgotten(self) -> None:
+        """Each trade of a trade subscription is sent or the connection is closed."""
+        sim = Simulator(small_config(ticking=False, trades_keep=10))
+        connection = Connection(sim, private=False, connection_id=1)
+        connection.trades.add("BTC/USD")
+        while sim.trade_log.end < 100:
+            sim.step()
+        with pytest.raises(EntriesForgotten):
+            connection._collect()
+
+    def test_collect_when_behind_with_tickers_only_sends_current_tickers(self) -> None:
+        """Tickers are state: a connection behind the trade record gets them as they are now."""
+        sim = Simulator(small_config(ticking=False, trades_keep=10))
+        connection = Connection(sim, private=False, connection_id=1)
+        connection.tickers["BTC/USD"] = ("trades", connection._bbo("BTC/USD"))
+        while sim.trade_log.end < 100:
+            sim.step()
+        messages = connection._collect()
+        tickers = [m["data"][0]["symbol"] for m in messages if m.get("channel") == "ticker"]
+        assert tickers == ["BTC/USD"]
