@@ -16,7 +16,8 @@
    with its decisions digest: fewer tasks change how the seeded scheduler breaks ties, so the
    digests may differ). Then it replays again under a Trio instrument that times every
    task step and prints each stage's share of the run (the instrument slows the run; read the
-   shares, not the rate, of that run).
+   shares, not the rate, of that run), and the task steps and scheduler rounds per frame:
+   counts, so they compare across runs on a loaded machine where rates do not.
 3. Tick-to-opportunity latency on the real clock: frames handed over every ``--gap-us``
    through the WS client, the real book feed and pair-graph actor (the app's market
    supervisor), from the moment the transport hands a
@@ -65,6 +66,8 @@ BALANCES = {"USD": "100000", "BTC": "2", "ETH": "30", "SOL": "500"}
 class _StageTimer(trio.abc.Instrument):
     def __init__(self) -> None:
         self.spent: collections.Counter[str] = collections.Counter()
+        self.steps = 0
+        self.rounds = 0
         self._stages: dict[trio.lowlevel.Task, str] = {}
         self._stage = ""
         self._started = 0.0
@@ -74,7 +77,11 @@ class _StageTimer(trio.abc.Instrument):
         if stage is None:
             stage = self._stages[task] = _stage(task)
         self._stage = stage
+        self.steps += 1
         self._started = time.perf_counter()
+
+    def before_io_wait(self, timeout: float) -> None:
+        self.rounds += 1  # once per pass of Trio's scheduler loop
 
     def after_task_step(self, task: trio.lowlevel.Task) -> None:
         self.spent[self._stage] += time.perf_counter() - self._started
@@ -104,7 +111,7 @@ def _stage(task: trio.lowlevel.Task) -> str:
         linked = getattr(local.get("task"), "__qualname__", "")
         if linked.startswith("BookFeed._run"):
             return "book feed: decode hand-off, books, checksums, book tops"
-        if "forward" in linked or "_pump" in linked:
+        if "forward" in linked or "_pump" in linked or linked == "_hold":
             return "bus -> actor forwarding (Context.forward)"
         return "feed timers and probes (connection watch, pings)"
     for needle, stage in (
@@ -172,11 +179,16 @@ def _throughput(folder: Path, stages: bool) -> None:
 
     trio.run = instrumented  # type: ignore[assignment]
     try:
-        run_backtest(inputs)
+        report = run_backtest(inputs)
     finally:
         trio.run = original  # type: ignore[assignment]
     total = sum(timer.spent.values())
-    print(f"\nshare of task time per stage (instrumented run, {total:.1f} s in task steps)")
+    frames = report.body["replay"]["frames"]
+    print(
+        f"\nper frame: {timer.steps / frames:.2f} task steps, {timer.rounds / frames:.2f}"
+        " scheduler rounds (the machine's load does not change these)"
+    )
+    print(f"share of task time per stage (instrumented run, {total:.1f} s in task steps)")
     for stage, spent in timer.spent.most_common():
         print(f"  {stage:<52} {spent / total:>6.1%}")
 
