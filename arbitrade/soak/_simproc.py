@@ -2,12 +2,12 @@
 
 The in-process simulator shares the bot's Trio loop: its work counts in the bot's RSS and
 competes for the bot's loop (which also slows the market down to the bot's pace, so on a busy
-machine it is still the soak's default). :class:`SimulatorProcess` runs it in a child (``python -m arbitrade.soak._simmain SEED EXTRA_ASSETS``) and drives it
-through a line protocol on the child's stdin and stdout: one JSON request per line, one JSON
-answer per line (``{"ok": ...}`` or ``{"error": "..."}``). The child's first line is its
-addresses. Both handles implement :class:`SimulatorControl`, the only way the soak touches
-the simulator: fault knobs, dropping connections, the orders it received, an account's
-balances.
+machine it is still the soak's default). :class:`SimulatorProcess` runs it in a child
+(``python -m arbitrade.soak._simmain SEED EXTRA_ASSETS``) and drives it through a line
+protocol on the child's stdin and stdout: one JSON request per line, one JSON answer per line
+(``{"ok": ...}`` or ``{"error": "..."}``). The child's first line is its addresses. Both
+handles implement :class:`SimulatorControl`, the only way the soak touches the simulator:
+fault knobs, dropping connections, the orders it received, an account's balances.
 
 What goes wrong: a child that dies or answers garbage raises :class:`SimulatorGone` on the
 next request (the soak then fails loudly, it never guesses); leaving the ``async with`` kills
