@@ -156,14 +156,15 @@ class _ReplayConnection:
 
     async def receive(self) -> str | bytes:
         await trio.lowlevel.checkpoint()
-        if self._transport._replies:
-            return self._transport._replies.pop(0)
-        queue = self._transport._queue
-        if not queue:
-            if self._transport.close_at_end:
+        transport = self._transport
+        while True:
+            if transport._replies:
+                return transport._replies.pop(0)
+            if transport._queue:
+                return transport._queue.pop(0)
+            if transport.close_at_end:
                 raise KrakenConnectionClosed("replay", "end of the recording")
-            await trio.sleep_forever()
-        return queue.pop(0)
+            await transport._more.wait()  # an answer to what was sent, or extend()
 
     def receive_nowait(self) -> str | bytes:
         if self._transport._replies:
@@ -186,7 +187,8 @@ class ReplayTransport:
     ahead of the remaining frames: one successful ack per symbol of a ``subscribe`` or
     ``unsubscribe``, and a ``pong`` per ``ping``; so the client's "send and wait for the
     acknowledgement" works unchanged in backtests. Frames sent are kept in :attr:`sent`.
-    At the end of the frames the connection closes (``close_at_end``) or stays silent.
+    At the end of the frames the connection closes (``close_at_end``) or stays silent but for
+    its answers (and frames added by :meth:`extend`).
     """
 
     def __init__(
@@ -202,14 +204,19 @@ class ReplayTransport:
         self.close_at_end = close_at_end
         self.sent: list[str | bytes] = []
         self.connections = 0
+        self._more = trio.Event()
 
     def extend(self, frames: Iterable[str | bytes]) -> None:
         """Queue ``frames`` behind those not yet played (a test answering what was sent).
 
-        A connection waiting at the end of the frames does not wake for them by itself: it
-        sees them on its next receive (the replay polls nothing).
+        A connection waiting at the end of the frames gets them at once.
         """
         self._queue.extend(frames)
+        self._wake()
+
+    def _wake(self) -> None:
+        self._more.set()
+        self._more = trio.Event()
 
     @asynccontextmanager
     async def connect(self, url: str) -> AsyncIterator[Connection]:
@@ -240,3 +247,5 @@ class ReplayTransport:
                     )
                 )
         self._replies.extend(replies)
+        if replies:
+            self._wake()

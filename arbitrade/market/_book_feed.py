@@ -361,13 +361,8 @@ class BookFeed(ConnectedFeed):
         ``backlog``: the batch was more than one message, or more were waiting after it.
         """
         stamp, self._stamp = self._stamp, None
-        if stamp is not None:
-            change = await self.observe_lag(stamp, backlog=backlog)
-            if change is LagChange.STARTED:
-                await self._announce(BookHealth.STALE, "feed lagging")
-            elif change is LagChange.ENDED:
-                await self._announce(BookHealth.LIVE, "caught up")
-                return
+        if stamp is not None and await self._judge_lag(stamp, backlog=backlog):
+            return
         if self._lagging() or not self._changed:
             return  # held: every frame applied and verified, the tops go out once caught up
         changed, self._changed = self._changed, {}
@@ -375,6 +370,21 @@ class BookFeed(ConnectedFeed):
             book = self.books.get(symbol)
             if book is not None and book.is_synced:
                 await self._publish_top(symbol, book, received_at)
+
+    async def check_lag(self) -> None:
+        """The pings alone, between frames: a pipe that stops answering makes books stale
+        even when no frame comes to judge."""
+        await self._judge_lag(None)
+
+    async def _judge_lag(self, stamp: str | None, *, backlog: bool = True) -> bool:
+        """Observe the lag and announce a change; True when it ended (tops went out)."""
+        change = await self.observe_lag(stamp, backlog=backlog)
+        if change is LagChange.STARTED:
+            await self._announce(BookHealth.STALE, "feed lagging")
+        elif change is LagChange.ENDED:
+            await self._announce(BookHealth.LIVE, "caught up")
+            return True
+        return False
 
     async def _announce(self, health: BookHealth, reason: str) -> None:
         """Say every synced book is ``health`` now; when live again, send each one's top."""

@@ -186,8 +186,13 @@ class ConnectedFeed(Actor[Any]):
         """Channel data arrived (a stalled channel flows again: see :meth:`watch_health`)."""
         self._last_data_at = trio.current_time()
 
-    async def observe_lag(self, stamp: str, *, backlog: bool = True) -> LagChange:
-        """Read the exchange stamp of the latest frame; log and audit a lag that starts
+    async def check_lag(self) -> None:
+        """Judge the lag without a new frame (the pings alone), a few times a second."""
+        await self.observe_lag(None)
+
+    async def observe_lag(self, stamp: str | None, *, backlog: bool = True) -> LagChange:
+        """Read the exchange stamp of the latest frame (None: none new, the pings alone are
+        judged); log and audit a lag that starts
         (``feed.lagging``) or ends (``feed.caught_up``), and say which (the book feed then
         marks its books stale or live). ``backlog``: more frames were ready than were taken
         (see :class:`~arbitrade.market._lag.LagMonitor`). Without a wall clock nothing
@@ -245,6 +250,8 @@ class ConnectedFeed(Actor[Any]):
             while True:
                 await trio.sleep(WATCH_INTERVAL * 5)
                 await self._check_stall()
+                if self.lag is not None:
+                    await self.check_lag()
                 await self._flush_audits()
 
     async def _check_stall(self) -> None:
@@ -281,6 +288,8 @@ class ConnectedFeed(Actor[Any]):
 
     async def _probe_once(self, client: KrakenWsClient, outstanding: list[int]) -> None:
         outstanding[0] += 1
+        lag = self.lag
+        token = lag.ping_sent() if lag is not None else 0.0
         try:
             # However late the pong reaches us, Kraken's stamps tell how long Kraken held
             # the ping; the request timeout bounds the wait.
@@ -289,6 +298,8 @@ class ConnectedFeed(Actor[Any]):
             return  # the watchdog judges the connection; the probe only times Kraken
         finally:
             outstanding[0] -= 1
+            if lag is not None:
+                lag.ping_answered(token)
         await self.check_ack_time("ping", pong.time_in, pong.time_out)
 
     async def check_ack_time(self, method: str, time_in: str | None, time_out: str | None) -> None:

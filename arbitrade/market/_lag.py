@@ -15,10 +15,16 @@ Two corrections make the reading mean "behind", not "clocks disagree":
   exchange and us plus the network's floor; the first frames of a connection, its snapshots,
   are fresh). A local clock seconds off, or a replay of old frames, is not lag.
 
-- A lag that lasts ``REBASE_AFTER`` seconds while the feed has no backlog (every read found
-  one message and nothing more waiting) is the exchange's clock falling behind ours, not us
-  reading late: the floor moves up to it and the episode ends (``rebased``). Reading behind,
-  the feed always finds more frames ready than it takes in one go.
+- A stamp lag that lasts ``REBASE_AFTER`` seconds while the feed has no backlog (every read
+  found one message and nothing more waiting) and its pings come straight back is the
+  exchange's clock falling behind ours, not us reading late: the floor moves up to it
+  (``rebased``). Reading behind, the feed finds more frames ready than it takes at once, and
+  its pings wait behind the backlog.
+
+The second reading needs no clock but ours: the feed pings every second, and a pong queues
+behind everything sent before it, wherever that waits (our socket, or the exchange's outbox
+when the exchange itself cannot send fast enough). The age of the oldest unanswered ping is
+the pipe's lag; the feed's lag is the larger of the two.
 
 What it cannot see: a feed already behind at its very first frame, a connection that sends
 nothing (the stall watch and the heartbeat watchdog see that), and a frame stamped in the
@@ -83,7 +89,10 @@ class LagMonitor:
     caught_up_lag: float
     now: Callable[[], float]
     lag: float = 0.0
-    """Seconds behind as of the latest reading (0 before the first)."""
+    """Seconds behind as of the latest reading (0 before the first): the larger of
+    :attr:`stamp_lag` and :attr:`pipe_lag`."""
+    stamp_lag: float = 0.0
+    """Seconds the latest stamp is behind the wall clock, above the floor (:attr:`offset`)."""
     worst: float = 0.0
     """The largest lag of the current episode (or of the last, once caught up)."""
     lagging_since: float | None = None
@@ -98,6 +107,7 @@ class LagMonitor:
     rebased: int = 0
     """Times the floor moved up: a lag without a backlog, so the exchange's clock was behind."""
     _quiet_since: float | None = None
+    _pings: list[float] = attrs.field(factory=list)
     _anchor: tuple[float, float] | None = None
     _stamp: str = ""
     _stamp_time: float = 0.0
@@ -107,28 +117,51 @@ class LagMonitor:
         """True from a reading past ``max_lag`` until one at ``caught_up_lag`` or below."""
         return self.lagging_since is not None
 
-    def observe(self, stamp: str, *, backlog: bool = True) -> LagChange:
-        """Take the exchange stamp of the latest frame read; say what changed.
+    def ping_sent(self) -> float:
+        """Note a ping going out now; returns its token for :meth:`ping_answered`."""
+        sent = self.now()
+        self._pings.append(sent)
+        return sent
 
-        ``backlog`` says whether more frames were ready than the feed took at once (False:
-        it read everything there was). An unparsable stamp changes nothing. The same stamp as
-        last time is not parsed again (a batch of one exchange instant costs one parse).
+    def ping_answered(self, token: float) -> None:
+        """The ping of ``token`` was answered (or given up on): it no longer counts."""
+        if token in self._pings:
+            self._pings.remove(token)
+
+    @property
+    def pipe_lag(self) -> float:
+        """Seconds the oldest unanswered ping has waited: a pong queues behind everything the
+        exchange sent before it, on either side of the connection, so this is how long a
+        message takes through the pipe, on our clock alone (0 with nothing outstanding)."""
+        return self.now() - self._pings[0] if self._pings else 0.0
+
+    def observe(self, stamp: str | None, *, backlog: bool = True) -> LagChange:
+        """Take the exchange stamp of the latest frame read (None: no new frame, judge the
+        pings alone); say what changed.
+
+        The lag is the larger of the stamps' lag and :attr:`pipe_lag`. ``backlog`` says
+        whether more frames were ready than the feed took at once (False: it read everything
+        there was). An unparsable stamp changes nothing. The same stamp as last time is not
+        parsed again (a batch of one exchange instant costs one parse).
         """
-        if stamp != self._stamp:
-            at = exchange_time(stamp)
-            if at is None:
-                return LagChange.NONE
-            self._stamp, self._stamp_time = stamp, at
         mono = self.now()
-        anchor = self._anchor
-        if anchor is None:
-            anchor = self._anchor = (self.wall_clock(), mono)
-        difference = anchor[0] + (mono - anchor[1]) - self._stamp_time
-        offset = self.offset
-        if offset is None or difference < offset:
-            offset = self.offset = difference
-        lag = difference - offset
-        self.lag = lag
+        if stamp is not None:
+            if stamp != self._stamp:
+                at = exchange_time(stamp)
+                if at is None:
+                    return LagChange.NONE
+                self._stamp, self._stamp_time = stamp, at
+            anchor = self._anchor
+            if anchor is None:
+                anchor = self._anchor = (self.wall_clock(), mono)
+            difference = anchor[0] + (mono - anchor[1]) - self._stamp_time
+            offset = self.offset
+            if offset is None or difference < offset:
+                offset = self.offset = difference
+            self.stamp_lag = difference - offset
+            if self.lagging_since is not None:
+                self._rebase_if_clock_behind(difference, mono, backlog)
+        lag = self.lag = max(self.stamp_lag, self.pipe_lag)
         if self.lagging_since is None:
             if lag > self.max_lag:
                 self.lagging_since = mono
@@ -137,20 +170,25 @@ class LagMonitor:
                 return LagChange.STARTED
             return LagChange.NONE
         self.worst = max(self.worst, lag)
-        if backlog:
-            self._quiet_since = None
-        elif self._quiet_since is None:
-            self._quiet_since = mono
-        elif mono - self._quiet_since >= REBASE_AFTER:
-            self.offset = difference
-            self.rebased += 1
-            self.lag = lag = 0.0
         if lag <= self.caught_up_lag:
             self._quiet_since = None
             self.last_episode = mono - self.lagging_since
             self.lagging_since = None
             return LagChange.ENDED
         return LagChange.NONE
+
+    def _rebase_if_clock_behind(self, difference: float, mono: float, backlog: bool) -> None:
+        # Stamps behind, yet nothing waits to be read and pings come straight back: the
+        # exchange's clock is behind, not us.
+        if backlog or self.pipe_lag > self.caught_up_lag:
+            self._quiet_since = None
+        elif self._quiet_since is None:
+            self._quiet_since = mono
+        elif mono - self._quiet_since >= REBASE_AFTER:
+            self.offset = difference
+            self.rebased += 1
+            self.stamp_lag = 0.0
+            self._quiet_since = None
 
     def episode_seconds(self) -> float:
         """How long the current episode has lasted (0 when not lagging)."""

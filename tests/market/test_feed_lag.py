@@ -115,11 +115,11 @@ async def counters(harness: Harness) -> FeedStatistics:
 async def fall_behind(
     tops: Recorder, transport: ReplayTransport, btc: BookFrames, audits: Recorder
 ) -> AuditEvent:
-    """Once the snapshots' tops are out, replay a frame stamped as old as they are: read
-    seconds later on the virtual clock (the replay hands it over at the next ping), it is
-    behind by those seconds."""
+    """Once the snapshots' tops are out, replay a frame stamped as old as they are, 5 s
+    later on the virtual clock: it is read 5 s behind."""
     await tops.expect(BookTop)
     await tops.expect(BookTop)
+    await trio.sleep(5.0)
     transport.extend([btc.frame([("50000.4", "1")], [], timestamp=stamp(0.0))])
     return await audits.expect(AuditEvent, lambda e: e.kind == "feed.lagging")
 
@@ -152,7 +152,7 @@ class TestLagDetection:
             stats = await statistics(harness)
         assert stale == {"BTC/USD", "ETH/USD"}
         assert lagging.subject == "book"
-        assert detail(lagging)["lag_seconds"] > 2.0
+        assert detail(lagging)["lag_seconds"] == pytest.approx(5.0, abs=0.1)
         assert stats.lagging
         assert stats.lag_episodes == 1
         assert stats.lag == pytest.approx(detail(lagging)["lag_seconds"], abs=0.001)
@@ -192,6 +192,7 @@ class TestLagDetection:
             await harness.start_tree(feed_tree(transport, WallClock(WALL0)))
             lagging = await fall_behind(tops, transport, btc, audits)
             held = tops.skip()
+            await trio.sleep(1.0)
             # stamped well after the virtual clock moved on: fresh
             transport.extend([btc.frame([("50000.5", "2")], [], timestamp=stamp(900.0))])
             caught_up = await audits.expect(AuditEvent, lambda e: e.kind == "feed.caught_up")
@@ -394,6 +395,33 @@ class TestLagMonitor:
         for second in range(3, 30):
             mono.now = float(second)
             monitor.observe(stamp(0.0), backlog=True)
+        assert monitor.lagging
+        assert monitor.rebased == 0
+
+    def test_observe_when_a_ping_waits_past_max_lag_lags_without_any_stamp(self) -> None:
+        """A pong queues behind the backlog wherever it is: an unanswered ping older than
+        max_lag is lag on our clock alone; its answer ends the episode."""
+        mono = WallClock(0.0)
+        monitor = self.monitor(WallClock(WALL0), mono)
+        token = monitor.ping_sent()
+        mono.now = 1.0
+        assert monitor.observe(None) is LagChange.NONE
+        mono.now = 2.5
+        assert monitor.observe(None) is LagChange.STARTED
+        assert monitor.pipe_lag == pytest.approx(2.5)
+        monitor.ping_answered(token)
+        assert monitor.observe(None) is LagChange.ENDED
+
+    def test_observe_when_pings_are_slow_never_blames_the_exchange_clock(self) -> None:
+        """Stamps behind, nothing ready to read, but a ping waiting: the backlog is on the
+        exchange's side, so the floor stays where it is."""
+        mono = WallClock(0.0)
+        monitor = self.monitor(WallClock(WALL0), mono)
+        monitor.observe(stamp(0.0))
+        monitor.ping_sent()
+        for second in range(3, 20):
+            mono.now = float(second)
+            monitor.observe(stamp(0.0), backlog=False)
         assert monitor.lagging
         assert monitor.rebased == 0
 
