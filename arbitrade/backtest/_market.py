@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import trio
+import trio.testing
 
 from arbitrade.kraken import (
     BookBatch,
@@ -132,22 +133,27 @@ class MarketBooks:
 
 
 class _TappedConnection:
-    __slots__ = ("_inner", "_on_frame")
+    __slots__ = ("_inner", "_lockstep", "_on_frame")
 
-    def __init__(self, inner: Connection, on_frame: Callable[[str | bytes], None]) -> None:
+    def __init__(
+        self, inner: Connection, on_frame: Callable[[str | bytes], None], lockstep: bool
+    ) -> None:
         self._inner = inner
         self._on_frame = on_frame
+        self._lockstep = lockstep
 
     async def receive(self) -> str | bytes:
+        if self._lockstep:
+            await trio.testing.wait_all_tasks_blocked()
         frame = await self._inner.receive()
         self._on_frame(frame)
         return frame
 
     def receive_nowait(self) -> str | bytes:
         """The inner connection's ready frame, tapped (``trio.WouldBlock`` if it has none
-        or cannot say)."""
+        or cannot say, and always in lockstep: each frame waits for the last to settle)."""
         take = getattr(self._inner, "receive_nowait", None)
-        if take is None:
+        if take is None or self._lockstep:
             raise trio.WouldBlock
         frame: str | bytes = take()
         self._on_frame(frame)
@@ -163,14 +169,22 @@ class TappedTransport:
 
     Errors of the inner transport pass through unchanged; an exception from ``on_frame``
     propagates to the client's ``receive`` (the connection fails).
+
+    ``lockstep`` (virtual clock only) makes each ``receive`` wait until everything the last
+    frame caused has settled (``trio.testing.wait_all_tasks_blocked``) before it takes the
+    next frame: the bot then handles one frame at a time, as in a replay, even when a burst
+    of frames shares one instant.
     """
 
-    def __init__(self, inner: Transport, on_frame: Callable[[str | bytes], None]) -> None:
+    def __init__(
+        self, inner: Transport, on_frame: Callable[[str | bytes], None], *, lockstep: bool = False
+    ) -> None:
         self.inner = inner
         self._on_frame = on_frame
+        self._lockstep = lockstep
 
     @asynccontextmanager
     async def connect(self, url: str) -> AsyncIterator[Connection]:
         """Open ``url`` on the inner transport and tap its frames."""
         async with self.inner.connect(url) as connection:
-            yield _TappedConnection(connection, self._on_frame)
+            yield _TappedConnection(connection, self._on_frame, self._lockstep)

@@ -11,9 +11,11 @@ were dropped when it was loaded.
 The transport is also the replay's :class:`~arbitrade.backtest._timeline.Scheduler`: the
 simulated venue's latencies and the report's samples are callbacks on the same time line as
 the frames, run in (time, order) by the receiving task, so nothing depends on how Trio breaks
-ties between equal deadlines. Callbacks due at *t* run after every frame due at *t*, once the
-instant has settled (``trio.testing.wait_all_tasks_blocked``: every task has run out of work
-at *t*), back to back; so it runs on a virtual clock. ``on_handover`` sees each frame as it
+ties between equal deadlines. Frames are handed over in lockstep: each once everything the
+last one caused has settled, even within one instant. Callbacks due at *t* run after every
+frame due at *t*, once the instant has settled (``trio.testing.wait_all_tasks_blocked``:
+every task has run out of work at *t*), back to back; so it runs on a virtual clock.
+``on_handover`` sees each frame as it
 is handed over (the venue's :class:`~arbitrade.backtest._market.MarketBooks`): a callback at
 *t* meets the market of every frame up to *t* and nothing later (ADR 12).
 
@@ -85,7 +87,11 @@ class _TimedConnection:
                 await transport._sleep_until(frame_at)
                 settled = False
                 continue
-            await trio.lowlevel.checkpoint()
+            if not settled:
+                # lockstep: what the last frame caused settles before the next is handed over
+                await trio.testing.wait_all_tasks_blocked()
+                settled = True
+                continue
             transport.position = index + 1
             payload = transport._payloads[index]
             if transport._on_handover is not None:

@@ -19,12 +19,17 @@ import heapq
 import itertools
 import math
 from collections.abc import Callable
-from typing import Protocol
+from typing import Final, Protocol
 
 import trio
 import trio.testing
 
 Callback = Callable[[], None]
+
+SETTLE_CUSHION: Final = 1e-4
+"""Real seconds every task must have waited before a settling timeline runs its callbacks.
+Above zero on purpose: waiters with the smallest cushion wake first, so a transport in
+lockstep (cushion zero) hands over every frame ready at an instant before the venue acts."""
 
 
 class Scheduler(Protocol):
@@ -69,7 +74,7 @@ class Timeline:
                 self._sleeping = None
                 continue
             if self._settle:
-                await trio.testing.wait_all_tasks_blocked()
+                await trio.testing.wait_all_tasks_blocked(SETTLE_CUSHION)
                 now = trio.current_time()
                 # every callback due by now, back to back: they all meet the settled instant
                 while heap and heap[0][0] <= now:

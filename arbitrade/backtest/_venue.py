@@ -4,8 +4,9 @@ An order travels for one draw of the order-latency model (zero included), then m
 of its pair as the market stood at its arrival time *t*: with ``market`` (a backtest), the
 :class:`~arbitrade.backtest._market.MarketBooks` built from every frame the replay handed over
 up to and including *t*, in the order received; without (unit tests), the newest top given to
-:meth:`BacktestVenue.observe_book`. Arrivals and cancels go through the scheduler even at zero
-latency, so under replay they run once the instant *t* has settled (see
+:meth:`BacktestVenue.observe_book`. With a scheduler given (a backtest), arrivals and cancels
+go through it even at zero latency, so under replay they run once the instant *t* has settled;
+a venue serving its own timeline handles a zero-latency order at once (see
 ``docs/adr/0012-venues-meet-the-market-at-market-time.md``).
 
 It is checked as Kraken checks it, in this order, each failure a ``REJECTED`` report with
@@ -253,9 +254,13 @@ class BacktestVenue:
         )
         tracked = _Order(order, venue_order_id, pending)
         self._orders[order.cl_ord_id] = tracked
-        # through the scheduler even at zero latency: the order meets the market once its
-        # instant has settled, never halfway through that instant's frames
-        self._scheduler.call_at(now + self.order_latency(), partial(self._arrive, tracked))
+        delay = self.order_latency()
+        if delay > 0 or self._own_timeline is None:
+            # through a given scheduler even at zero latency: the order meets the market once
+            # its instant has settled, never halfway through that instant's frames
+            self._scheduler.call_at(now + delay, partial(self._arrive, tracked))
+        else:
+            self._arrive(tracked)
         await trio.lowlevel.checkpoint()
 
     async def cancel(self, cl_ord_id: str) -> None:
@@ -264,9 +269,11 @@ class BacktestVenue:
         await trio.lowlevel.checkpoint()
         if tracked is None or tracked.last.order_status.terminal or not self._running:
             return
-        self._scheduler.call_at(
-            trio.current_time() + self.order_latency(), partial(self._cancel, tracked)
-        )
+        delay = self.order_latency()
+        if delay > 0 or self._own_timeline is None:
+            self._scheduler.call_at(trio.current_time() + delay, partial(self._cancel, tracked))
+        else:
+            self._cancel(tracked)
 
     async def query(self, cl_ord_id: str) -> ExecutionReport | None:
         """The order's state now, as a STATUS report with its totals; None if never sent."""

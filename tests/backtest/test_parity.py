@@ -25,9 +25,13 @@ replay, the replay transport itself), and an order arriving at *t* is handled on
 has settled: after every frame received at or before *t* and all the work it caused, before
 any later frame; orders due together go in the order sent. The paper venue gets that from a
 settling :class:`~arbitrade.backtest._timeline.Timeline`, the backtest venue from the replay's
-time line. Before, the venues learnt tops from the executor, and which of an instant's frames
-had made it through the bus when a zero-latency order arrived depended on task scheduling,
-which differs between a simulator connection and a replay; the test then needed 1 ms.
+time line. Both transports also hand frames over in lockstep (each once the last one's effects
+have settled), so the bot's own view inside a burst of same-instant frames does not depend on
+scheduling either; and the simulator ticks every 0.125 s, so times add up exactly in both runs
+(:data:`TICK_SECONDS`). Before, the venues learnt tops from the executor, and which of an
+instant's frames had made it through the bus when a zero-latency order arrived depended on
+task scheduling, which differs between a simulator connection and a replay; the test then
+needed 1 ms.
 Unchanged from then: quantity taken from a level is remembered until that level changes, in
 both venues, so two orders never take the same displayed size.
 
@@ -81,7 +85,13 @@ from arbitrade.strategy.stat_arb import StatArbSettings
 from tests.integration import scenario
 from tests.integration.virtual import START_WALL, InlineWriter, SimulatorTransport, _swap
 
-PAPER_SECONDS: Final = 5.0
+TICK_SECONDS: Final = 0.125
+"""The simulator's tick: a binary fraction, so every frame time and every difference of two
+(the risk gate's one-second cool-down) is exact in both runs, whose clocks are offset. With
+0.1 s ticks, 2.4 + 1.0 falls a rounding error either side of 3.4 depending on the offset, and
+the gate can accept an opportunity in one run that it refuses in the other."""
+PAPER_SECONDS: Final = 5.0 + TICK_SECONDS / 2
+"""Off the tick grid: the paper run ends between two ticks, never in the middle of one."""
 LATENCY_MS: Final = 0
 BALANCES: Final = {"USD": "20000", "BTC": "0.3", "ETH": "6", "USDT": "5000"}
 WATCHED: Final = (TOPIC_OPPORTUNITIES, TOPIC_ORDERS, TOPIC_FILLS, TOPIC_RISK_DECISIONS)
@@ -161,10 +171,9 @@ async def _tick(simulator: Simulator) -> None:
 
 
 async def _paper_run(folder: Path, components: Components, seen: list[Any]) -> None:
-    simulator = Simulator(
-        scenario.sim_config(start_time=START_WALL),
-        clock=lambda: START_WALL + trio.current_time(),
-    )
+    config = scenario.sim_config(start_time=START_WALL)
+    config = attrs.evolve(config, market=attrs.evolve(config.market, tick_seconds=TICK_SECONDS))
+    simulator = Simulator(config, clock=lambda: START_WALL + trio.current_time())
     recorder = FrameRecorder(folder, session="paper")
     recorder.start()
     ready = trio.Event()
@@ -177,6 +186,7 @@ async def _paper_run(folder: Path, components: Components, seen: list[Any]) -> N
             wall_clock_ns=lambda: int((START_WALL + trio.current_time()) * 1e9),
         ),
         market.on_frame,
+        lockstep=True,
     )
     settings = scenario.settings(folder / "paper.duckdb")
     timeline = Timeline(settle=True)

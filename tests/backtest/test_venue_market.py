@@ -183,6 +183,42 @@ async def test_receive_nowait_when_inner_cannot_take_ready_frames_would_block(
             connection.receive_nowait()  # type: ignore[attr-defined]
 
 
+async def _busy(steps: list[int]) -> None:
+    for index in range(10):
+        await trio.lowlevel.checkpoint()
+        steps.append(index)
+
+
+async def test_receive_when_tapped_in_lockstep_waits_for_the_last_frame_to_settle(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """In lockstep, the next frame is taken only once what the last one started has settled."""
+    inner = _ScriptedTransport()
+    steps: list[int] = []
+    transport = TappedTransport(inner, print, lockstep=True)
+    async with trio.open_nursery() as nursery, transport.connect("memory://") as connection:
+        inner.push.send_nowait("one")
+        inner.push.send_nowait("two")
+        assert await connection.receive() == "one"
+        nursery.start_soon(_busy, steps)
+        assert await connection.receive() == "two"
+        assert len(steps) == 10
+
+
+async def test_replay_when_frames_share_an_instant_hands_them_over_in_lockstep(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The replay hands over the next frame of an instant only once the last one settled."""
+    transport = TimedReplayTransport([1.0, 1.0], ["one", "two"])
+    steps: list[int] = []
+    async with trio.open_nursery() as nursery, transport.connect("replay://") as connection:
+        assert await connection.receive() == "one"
+        nursery.start_soon(_busy, steps)
+        assert await connection.receive() == "two"
+        assert len(steps) == 10
+        assert trio.current_time() == 1.0
+
+
 class TestBacktestVenueOnTheReplay:
     async def _run(
         self, times: Sequence[float], frames: Sequence[str], act: dict[int, list[OrderRequest]]
