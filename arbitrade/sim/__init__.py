@@ -3,7 +3,9 @@
 Start it embedded with ``running = await nursery.start(serve_simulator, SimConfig())`` or from
 the command line with ``arbitrade sim``. ``running.simulator`` is the Python API: fault knobs
 (:meth:`Simulator.set_faults`), the mispricing hook (:meth:`Simulator.inject_mispricing`), the
-record of every order received (``received_orders``), and the market model itself.
+record of the orders received (``received_orders``, the last ``SimConfig.received_orders_keep``),
+and the market model itself. Every record the simulator keeps while it runs is bounded (see
+``SimConfig``'s ``*_keep`` fields), so its memory stays flat however long it runs.
 """
 
 # Public names are re-exported here; the implementation lives in private modules.
