@@ -162,11 +162,14 @@ class CycleDetector:
         previous = self._books[index]
         self._books[index] = top
         bids, asks = top.bids, top.asks
-        # keep the leg book of a side whose visible levels did not change (see module doc)
+        # Keep the leg book of a side whose visible levels did not change (see module doc).
+        # Only a ring passing before this update can reuse a sizing, so without one the
+        # comparison is not worth its cost.
         depth = self.max_levels
-        if previous is None or previous.bids[:depth] != bids[:depth]:
+        reusable = previous is not None and self._passing_by_pair[index]
+        if not reusable or previous.bids[:depth] != bids[:depth]:  # type: ignore[union-attr]
             self._leg_books.pop(2 * index, None)
-        if previous is None or previous.asks[:depth] != asks[:depth]:
+        if not reusable or previous.asks[:depth] != asks[:depth]:  # type: ignore[union-attr]
             self._leg_books.pop(2 * index + 1, None)
         best = (bids[0][0] if bids else 0, asks[0][0] if asks else 0)
         if best == self._best[index] and index not in self._suspended:
