@@ -29,9 +29,11 @@ Failure handling, and why:
   every 5 s with a count): bad frames, checksum mismatches, a change of the exchange's engine
   state, a request Kraken held too long (a ping every second measures it with Kraken's own
   ``time_in``/``time_out``), and a subscribed channel gone quiet while the connection is up.
-- A feed reading behind the exchange's stamps by more than ``max_lag`` audits
-  ``feed.lagging`` and announces its books ``STALE`` (tops held, frames still applied and
-  verified) until it is back within ``caught_up_lag`` (``feed.caught_up``, books ``LIVE``).
+- A book feed reading behind the exchange by more than ``max_lag`` (its frames' stamps
+  against the wall clock, or its once-a-second pings waiting for their pongs; see
+  :mod:`arbitrade.market._lag`) audits ``feed.lagging`` and announces its books ``STALE``
+  (tops held, frames still applied and verified) until it is back within ``caught_up_lag``
+  (``feed.caught_up``, books ``LIVE`` with their tops).
 - Subscriptions go out all at once (every batch of ``subscribe_batch`` symbols without
   waiting for the previous acknowledgements), and each book is live as soon as its snapshot
   is in: after a reconnect the books come back in one round trip, not one per batch.
