@@ -233,13 +233,26 @@ class _RecordingConnection:
 
     async def receive(self) -> str | bytes:
         frame = await self._inner.receive()
-        self._recorder.record(
-            self._connection_id, frame, self._wall_clock_ns(), int(trio.current_time() * 1e9)
-        )
+        self._record(frame)
+        return frame
+
+    def receive_nowait(self) -> str | bytes:
+        """The inner connection's ready frame, recorded (``trio.WouldBlock`` if it has none or
+        cannot say): recording keeps the WS client's batched reads of a backlog."""
+        take = getattr(self._inner, "receive_nowait", None)
+        if take is None:
+            raise trio.WouldBlock
+        frame: str | bytes = take()
+        self._record(frame)
         return frame
 
     async def send(self, frame: str | bytes) -> None:
         await self._inner.send(frame)
+
+    def _record(self, frame: str | bytes) -> None:
+        self._recorder.record(
+            self._connection_id, frame, self._wall_clock_ns(), int(trio.current_time() * 1e9)
+        )
 
 
 class RecordingTransport:

@@ -137,3 +137,26 @@ class TestRecordingTransport:
         assert [w - m for w, m in zip(wall, mono, strict=True)] == [WALL0, WALL0]
         assert table["connection_id"].to_pylist() == ["ws-1", "ws-1"]
         assert table["symbol"].to_pylist() == ["BTC/USD", "ETH/USD"]
+
+    async def test_receive_nowait_when_frames_are_ready_records_each_one(
+        self, tmp_path: Path, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """Frames taken without waiting (the WS client's batched reads) are recorded like
+        awaited ones, in order; with nothing ready it says WouldBlock and records nothing."""
+        recorder = FrameRecorder(tmp_path, session="s")
+        transport = RecordingTransport(
+            ReplayTransport([book(), book("ETH/USD"), book("SOL/USD")], acknowledge=False),
+            recorder,
+            wall_clock_ns=lambda: WALL0 + int(trio.current_time() * 1e9),
+        )
+        async with transport.connect("ws://x") as connection:
+            await connection.receive()
+            taken = [connection.receive_nowait(), connection.receive_nowait()]  # type: ignore[attr-defined]
+            with pytest.raises(trio.WouldBlock):
+                connection.receive_nowait()  # type: ignore[attr-defined]
+        recorder.close()
+        assert [orjson.loads(frame)["data"][0]["symbol"] for frame in taken] == [
+            "ETH/USD",
+            "SOL/USD",
+        ]
+        assert only_file(tmp_path)["symbol"].to_pylist() == ["BTC/USD", "ETH/USD", "SOL/USD"]
