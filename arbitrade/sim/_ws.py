@@ -7,7 +7,8 @@ execution and trade, in order); the writer sends frames and applies the frame-le
 (garbage, truncation). The connection closes when the client goes, when a "drop connections"
 fault fires, when the server stops, or when the client cannot keep up: its outgoing queue
 stays full for ``slow_client_seconds``, or it fell behind what the simulator keeps of status
-changes, executions or trades (``sim.ws.slow_consumer``; nothing is skipped silently).
+changes or executions (``sim.ws.slow_consumer``). Trades a lagging connection fell behind are
+skipped as before, but said (``sim.ws.trades_skipped``): the market prints hundreds a second.
 """
 
 from __future__ import annotations
@@ -481,14 +482,12 @@ class Connection:
                         pair, "update", changes[0], changes[1], self._checksum(symbol), now
                     )
                     out.append(message)
-        new_trades = self._new_trades()
-        if new_trades is None:
-            # Behind the trade record, and only tickers and candles read it: they are state,
-            # sent as they are now for every symbol that may have traded meanwhile.
-            new_trades = []
-            traded = set(self.tickers) | set(self.ohlc)
-        else:
-            traded = {t.symbol for t in new_trades}
+        new_trades, behind = self._new_trades()
+        traded = {t.symbol for t in new_trades}
+        if behind:
+            # Tickers and candles are state: sent as they are now for every symbol that may
+            # have traded among the trades forgotten.
+            traded |= set(self.tickers) | set(self.ohlc)
         if "trade" not in stalled and self.trades:
             out.extend(self._trade_messages(new_trades))
         if "ticker" not in stalled and self.tickers:
@@ -536,28 +535,33 @@ class Connection:
                 self._executions_cursor = events.end
         return out
 
-    def _new_trades(self) -> list[Any] | None:
-        """Trades printed since the last call; None when some were forgotten meanwhile and
-        no trade subscription needs each one.
+    def _new_trades(self) -> tuple[list[Any], bool]:
+        """Trades printed since the last call, and whether some were forgotten meanwhile.
 
-        Raises:
-            EntriesForgotten: trades this connection's trade subscriptions had not been sent
-                are no longer kept (the connection is closed rather than skip them).
+        A connection behind the trade record (it read slower than the market printed, for
+        longer than ``trades_keep`` trades) gets the trades still kept and skips the older
+        ones, never silently: ``sim.ws.trades_skipped`` says how many when it has a trade
+        subscription. Tickers and candles are state: they are then sent as they are now.
         """
         trade_log = self.sim.trade_log
         if not self.trades and not self.tickers and not self.ohlc:
             # Nothing here reads trades: never fall behind for want of reading them.
             self._trade_cursor = trade_log.end
-            return []
+            return [], False
+        behind = False
         try:
             new = trade_log.since(self._trade_cursor)
-        except EntriesForgotten:
+        except EntriesForgotten as forgotten:
+            behind = True
             if self.trades:
-                raise
-            self._trade_cursor = trade_log.end
-            return None
+                log.warning(
+                    "sim.ws.trades_skipped",
+                    connection_id=self.connection_id,
+                    skipped=forgotten.start - forgotten.position,
+                )
+            new = trade_log.since(forgotten.start)
         self._trade_cursor = trade_log.end
-        return new
+        return new, behind
 
     def _trade_messages(self, trades: list[Any]) -> list[dict[str, Any]]:
         by_symbol: dict[str, list[Any]] = {}

@@ -12,7 +12,6 @@ from structlog.testing import capture_logs
 from trio_websocket import ConnectionClosed, WebSocketConnection, open_websocket_url
 
 from arbitrade.sim import RunningSimulator, Simulator, serve_simulator
-from arbitrade.sim._errors import EntriesForgotten
 from arbitrade.sim._ws import Connection
 from tests.sim._helpers import receive, receive_until, send
 from tests.sim.conftest import small_config
@@ -115,15 +114,21 @@ class TestSlowConnection:
 
 
 class TestTradeRecordBehind:
-    def test_collect_when_behind_with_trade_subscription_raises_entries_forgotten(self) -> None:
-        """Each trade of a trade subscription is sent or the connection is closed."""
+    def test_collect_when_behind_with_trade_subscription_sends_kept_and_says_skipped(
+        self,
+    ) -> None:
+        """The trades still kept are sent; the forgotten ones are counted in a warning."""
         sim = Simulator(small_config(ticking=False, trades_keep=10))
         connection = Connection(sim, private=False, connection_id=1)
-        connection.trades.add("BTC/USD")
+        connection.trades.update(pair.symbol for pair in sim.universe.pairs)
         while sim.trade_log.end < 100:
             sim.step()
-        with pytest.raises(EntriesForgotten):
-            connection._collect()
+        with capture_logs() as logs:
+            messages = connection._collect()
+        sent = sum(len(m["data"]) for m in messages if m.get("channel") == "trade")
+        skipped = [entry for entry in logs if entry["event"] == "sim.ws.trades_skipped"]
+        assert sent == 10
+        assert [entry["skipped"] for entry in skipped] == [sim.trade_log.end - 10]
 
     def test_collect_when_behind_with_tickers_only_sends_current_tickers(self) -> None:
         """Tickers are state: a connection behind the trade record gets them as they are now."""
