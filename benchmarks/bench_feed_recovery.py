@@ -1,6 +1,7 @@
 """How fast the market tree gets every book back, and how far its feeds read behind.
 
     .venv/bin/python benchmarks/bench_feed_recovery.py [--drops 3] [--no-channels] [--no-conflate]
+        [--ws-transport wsproto]
 
 Runs the simulator (the whole Kraken-shaped universe, as the soak does) and the app's market
 supervisor (book feed, ticker and trade feeds, pair graph) in one process, like the soak. It
@@ -35,10 +36,10 @@ from arbitrade.messages import TOPIC_AUDIT, TOPIC_BOOK_STATE, AuditEvent, BookHe
 from arbitrade.sim import SimConfig, serve_simulator
 
 
-async def run(drops: int, channels: bool, conflate: bool) -> None:
+async def run(drops: int, channels: bool, conflate: bool, ws_transport: str) -> None:
     components = load_components()
     market = components.market if channels else attrs.evolve(components.market, channels=())
-    market = attrs.evolve(market, conflate=conflate)
+    market = attrs.evolve(market, conflate=conflate, ws_transport=ws_transport)
     async with trio.open_nursery() as nursery:
         running = await nursery.start(serve_simulator, SimConfig(seed=1))
         wanted = len(running.simulator.universe.pairs)
@@ -75,7 +76,8 @@ async def run(drops: int, channels: bool, conflate: bool) -> None:
         async def all_live(since: float) -> float | None:
             with trio.move_on_after(300.0):
                 while True:
-                    live = [h for h in health.values() if h is BookHealth.LIVE]
+                    # synced counts: a lagging feed's books are STALE, not resyncing
+                    live = [h for h in health.values() if h is not BookHealth.RESYNCING]
                     if len(health) >= wanted - 10 and len(live) == len(health):
                         return trio.current_time() - since
                     await trio.sleep(0.02)
@@ -118,7 +120,7 @@ async def run(drops: int, channels: bool, conflate: bool) -> None:
         assert isinstance(lag, FeedLag)
         episodes = [e for _, e in seen if e.kind in ("feed.lagging", "feed.caught_up")]
         print()
-        print(f"book feed lag (conflate={conflate})")
+        print(f"book feed lag (conflate={conflate}, ws_transport={ws_transport})")
         print("| lag now s | worst s | episodes | largest batch | batches | tops conflated |")
         print("|---:|---:|---:|---:|---:|---:|")
         print(
@@ -135,9 +137,10 @@ def main() -> None:
     parser.add_argument("--drops", type=int, default=3)
     parser.add_argument("--no-channels", action="store_true", help="the book feed alone")
     parser.add_argument("--no-conflate", action="store_true", help="one top per frame")
+    parser.add_argument("--ws-transport", default="trio-websocket", help="or wsproto")
     args = parser.parse_args()
     configure_logging(level="ERROR")
-    trio.run(run, args.drops, not args.no_channels, not args.no_conflate)
+    trio.run(run, args.drops, not args.no_channels, not args.no_conflate, args.ws_transport)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from arbitrade.kraken import (
     Status,
     Transport,
 )
+from arbitrade.kraken._wsproto_transport import WsprotoTransport
 from arbitrade.market._audit import (
     AUDIT_BAD_FRAME,
     AUDIT_CAUGHT_UP,
@@ -108,9 +109,12 @@ class ConnectedFeed(Actor[Any]):
             )
 
     def make_client(self, on_message: Callable[[Any], None] | None = None) -> KrakenWsClient:
+        transport = self.transport
+        if transport is None and self.settings.ws_transport == "wsproto":
+            transport = WsprotoTransport()
         return KrakenWsClient(
             self.url,
-            transport=self.transport,
+            transport=transport,
             decoder=Decoder(),
             message_buffer=MESSAGE_BUFFER,
             heartbeat_timeout=self.settings.heartbeat_timeout,

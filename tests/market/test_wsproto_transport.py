@@ -53,9 +53,10 @@ class TestWsprotoTransport:
     async def test_book_feed_when_on_wsproto_gets_every_book_live(
         self, sim: RunningSimulator, record: Callable[[Bus, str], Recorder]
     ) -> None:
-        """The book feed runs unchanged on it: every book of the small universe goes live."""
+        """Chosen by the setting, the book feed runs unchanged on it: every book of the small
+        universe goes live."""
         spec = market_supervisor(
-            sim.ws_public_url, market_settings(), GRAPH, FEES, transport=WsprotoTransport()
+            sim.ws_public_url, market_settings(ws_transport="wsproto"), GRAPH, FEES
         )
         async with open_harness() as harness:
             states = record(harness.bus, TOPIC_BOOK_STATE)
