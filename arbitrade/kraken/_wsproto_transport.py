@@ -7,10 +7,10 @@ second however many wait in the socket. :class:`WsprotoTransport` parses everyth
 read returns (up to ``receive_bytes``) and offers it through ``receive_nowait``, so a reader
 behind a backlog takes hundreds of frames per turn.
 
-Opt-in (``MarketSettings`` does not choose transports; pass it as the feeds' ``transport``):
-it speaks plain ``ws://`` and ``wss://`` with the default TLS context, answers pings, and
-closes on a close frame. Errors are our own :class:`~arbitrade.kraken.KrakenTransportError`
-subclasses, as for every transport.
+The market feeds' default (``MarketSettings.ws_transport``, ADR 0013). It speaks plain
+``ws://`` and ``wss://`` with the default TLS context, answers pings, and closes on a close
+frame or on a message over ``max_message_size``. Errors are our own
+:class:`~arbitrade.kraken.KrakenTransportError` subclasses, as for every transport.
 """
 
 from __future__ import annotations
@@ -41,11 +41,15 @@ __all__ = ["WsprotoTransport"]
 
 
 class _WsprotoConnection:
-    def __init__(self, stream: trio.abc.Stream, ws: WSConnection, url: str, size: int) -> None:
+    def __init__(
+        self, stream: trio.abc.Stream, ws: WSConnection, url: str, size: int, max_message: int
+    ) -> None:
         self._stream = stream
         self._ws = ws
         self._url = url
         self._size = size
+        self._max_message = max_message
+        self._message_size = 0
         self._ready: collections.deque[str | bytes] = collections.deque()
         self._parts: list[str] = []
         self._bytes: list[bytes] = []
@@ -78,22 +82,37 @@ class _WsprotoConnection:
 
     async def _handle_events(self) -> None:
         for event in self._ws.events():
+            if isinstance(event, TextMessage | BytesMessage):
+                self._message_size += len(event.data)
+                if self._message_size > self._max_message:
+                    await self._refuse_oversized()
+                    return
             if isinstance(event, TextMessage):
                 self._parts.append(event.data)
                 if event.message_finished:
                     self._ready.append("".join(self._parts))
                     self._parts.clear()
+                    self._message_size = 0
             elif isinstance(event, BytesMessage):
                 self._bytes.append(bytes(event.data))
                 if event.message_finished:
                     self._ready.append(b"".join(self._bytes))
                     self._bytes.clear()
+                    self._message_size = 0
             elif isinstance(event, Ping):
                 await self._send_raw(self._ws.send(event.response()))
             elif isinstance(event, CloseConnection):
                 self._closed = f"closed: {event.code} {event.reason}"
                 with suppress(KrakenConnectionClosed):
                     await self._send_raw(self._ws.send(event.response()))
+
+    async def _refuse_oversized(self) -> None:
+        """Close with 1009 (message too big), as trio-websocket does; what was ready stays."""
+        self._parts.clear()
+        self._bytes.clear()
+        self._closed = f"closed: message over {self._max_message} bytes"
+        with suppress(KrakenConnectionClosed, LocalProtocolError):
+            await self._send_raw(self._ws.send(CloseConnection(code=1009)))
 
     async def _send_raw(self, data: bytes) -> None:
         async with self._send_lock:
@@ -120,6 +139,8 @@ class WsprotoTransport:
         connect_timeout: seconds for TCP, TLS and the handshake together.
         ssl_context: for ``wss://`` (default: the system's trusted roots).
         receive_bytes: most bytes taken from the socket per read (each read is parsed whole).
+        max_message_size: a longer message closes the connection (1009) instead of growing
+            without bound.
     """
 
     def __init__(
@@ -128,7 +149,9 @@ class WsprotoTransport:
         connect_timeout: float = 10.0,
         ssl_context: ssl.SSLContext | None = None,
         receive_bytes: int = 1 << 18,
+        max_message_size: int = 2**24,
     ) -> None:
+        self._max_message_size = max_message_size
         self._connect_timeout = connect_timeout
         self._ssl_context = ssl_context
         self._receive_bytes = receive_bytes
@@ -154,7 +177,9 @@ class WsprotoTransport:
                     stream = await trio.open_ssl_over_tcp_stream(host, port, ssl_context=context)
                 else:
                     stream = await trio.open_tcp_stream(host, port)
-                connection = _WsprotoConnection(stream, ws, url, self._receive_bytes)
+                connection = _WsprotoConnection(
+                    stream, ws, url, self._receive_bytes, self._max_message_size
+                )
                 await stream.send_all(ws.send(Request(host=parts.netloc, target=target)))
                 await self._handshake(stream, ws, connection, url)
         except (OSError, trio.TooSlowError, trio.BrokenResourceError, RemoteProtocolError) as exc:

@@ -55,8 +55,9 @@ class MarketSettings:
     benchmark's comparison). Either way a lagging feed holds its tops until it has caught up."""
     max_batch: int = attrs.field(default=1024, validator=v.ge(1))
     """Most frames taken in one batch before the feed lets other tasks run."""
-    ws_transport: str = attrs.field(default="trio-websocket", validator=v.in_(WS_TRANSPORTS))
-    """The WebSocket library under the feeds: ``trio-websocket`` hands over one message per
-    turn of the event loop; ``wsproto`` (``arbitrade.kraken._wsproto_transport``) every
-    frame one socket read brings, so a feed behind a backlog catches up far faster on a
-    busy loop. A transport passed to the feeds (a replay, a recorder) overrides this."""
+    ws_transport: str = attrs.field(default="wsproto", validator=v.in_(WS_TRANSPORTS))
+    """The WebSocket library under the market feeds (ADR 0013): ``wsproto``
+    (``arbitrade.kraken._wsproto_transport``, the default) hands over every frame one socket
+    read brings, so a feed behind a backlog catches up in a few turns of a busy loop;
+    ``trio-websocket`` hands over one message per turn (its reader task waits on a channel
+    send after each). A transport passed to the feeds (a replay, a recorder) overrides this."""

@@ -13,7 +13,7 @@ import trio
 
 from actors import Bus, SupervisorSpec
 from actors.testing import open_harness
-from arbitrade.kraken import KrakenConnectError
+from arbitrade.kraken import KrakenConnectError, KrakenConnectionClosed
 from arbitrade.kraken._wsproto_transport import WsprotoTransport
 from arbitrade.market.wiring import market_supervisor
 from arbitrade.messages import TOPIC_BOOK_STATE, BookHealth, BookStateChanged
@@ -65,3 +65,28 @@ class TestWsprotoTransport:
             while live != set(SYMBOLS):
                 state = await states.expect(BookStateChanged, lambda s: s.health is BookHealth.LIVE)
                 live.add(state.symbol)
+
+
+class TestWsprotoLimits:
+    async def test_receive_when_a_message_exceeds_the_limit_closes_with_a_typed_error(
+        self, sim: RunningSimulator
+    ) -> None:
+        """A message longer than ``max_message_size`` is not kept growing: the connection
+        closes (1009) and the reader gets our typed error naming the limit."""
+        transport = WsprotoTransport(max_message_size=64)
+        lengths: list[int] = []
+
+        async def read_until_closed() -> None:
+            async with transport.connect(sim.ws_public_url) as connection:
+                request = {
+                    "method": "subscribe",
+                    "params": {"channel": "book", "symbol": ["BTC/USD"]},
+                }
+                await connection.send(orjson.dumps(request).decode())
+                with trio.fail_after(10):
+                    while True:
+                        lengths.append(len(await connection.receive()))
+
+        with pytest.raises(KrakenConnectionClosed, match="message over 64 bytes"):
+            await read_until_closed()
+        assert all(length <= 64 for length in lengths)
