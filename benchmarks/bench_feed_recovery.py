@@ -1,7 +1,7 @@
 """How fast the market tree gets every book back, and how far its feeds read behind.
 
     .venv/bin/python benchmarks/bench_feed_recovery.py [--drops 3] [--no-channels] [--no-conflate]
-        [--ws-transport wsproto]
+        [--ws-transport trio-websocket]
 
 Runs the simulator (the whole Kraken-shaped universe, as the soak does) and the app's market
 supervisor (book feed, ticker and trade feeds, pair graph) in one process, like the soak. It
@@ -137,7 +137,7 @@ def main() -> None:
     parser.add_argument("--drops", type=int, default=3)
     parser.add_argument("--no-channels", action="store_true", help="the book feed alone")
     parser.add_argument("--no-conflate", action="store_true", help="one top per frame")
-    parser.add_argument("--ws-transport", default="trio-websocket", help="or wsproto")
+    parser.add_argument("--ws-transport", default="wsproto", help="or trio-websocket")
     args = parser.parse_args()
     configure_logging(level="ERROR")
     trio.run(run, args.drops, not args.no_channels, not args.no_conflate, args.ws_transport)

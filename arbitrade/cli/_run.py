@@ -6,6 +6,7 @@ import argparse
 import functools
 import sys
 from pathlib import Path
+from typing import Any
 
 import trio
 
@@ -32,7 +33,6 @@ def _run(args: argparse.Namespace) -> int:
     if settings is None:
         return 1
     configure_logging(level=settings.log_level, json=settings.log_json)
-    from arbitrade.app import run_app
     from arbitrade.components import load_components
 
     try:
@@ -41,7 +41,31 @@ def _run(args: argparse.Namespace) -> int:
         print(f"configuration error: {error}", file=sys.stderr)
         return 1
     try:
-        trio.run(functools.partial(run_app, settings, components, record=args.record))
+        return _run_app(settings, components, args.record)
     except KeyboardInterrupt:
         return 130
-    return 0
+
+
+def _run_app(settings: Any, components: Any, record: Path | None) -> int:
+    """Run the app; a configuration error found while starting (a file a component names
+    cannot be read) is one line on stderr and exit code 1, not a traceback."""
+    from arbitrade.app import run_app
+
+    errors: list[ConfigError] = []
+    try:
+        trio.run(functools.partial(run_app, settings, components, record=record))
+    except* ConfigError as group:
+        errors = _leaves(group)
+    for error in errors:
+        print(f"configuration error: {error}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def _leaves(group: BaseExceptionGroup[ConfigError]) -> list[ConfigError]:
+    found: list[ConfigError] = []
+    for error in group.exceptions:
+        if isinstance(error, BaseExceptionGroup):
+            found.extend(_leaves(error))
+        else:
+            found.append(error)
+    return found

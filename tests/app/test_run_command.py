@@ -72,3 +72,26 @@ def test_run_serves_health_then_stops_on_sigterm(tmp_path: Path) -> None:
         _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
     assert "app.stopped" in stderr
+
+
+def test_run_when_a_component_file_is_missing_exits_1_with_one_line(tmp_path: Path) -> None:
+    """Started outside the checkout, the fee schedule `config/fees.toml` cannot be read: the
+    command prints one `configuration error:` line naming the field and exits 1, no traceback."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("KRAKEN_", "APP_", "MODE"))},
+        "APP_PORT": str(free_port()),
+        "DUCKDB_PATH": str(tmp_path / "arbitrade.duckdb"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "arbitrade", "run", "--env-file", str(tmp_path / "none.env")],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("configuration error")]
+    assert len(errors) == 1
+    assert "graph.fees_path" in errors[0]
