@@ -84,21 +84,25 @@ async def _stop_on_signal(cancel_scope: trio.CancelScope) -> None:
 async def start_exchange(
     nursery: trio.Nursery, settings: Settings, *, simulator: RunningSimulator | None = None
 ) -> Settings:
-    """In sim mode, start the embedded simulator and point the settings at it.
+    """In sim mode, start the embedded simulator and point the settings at it: in a child
+    process (``settings.sim_process``, the default; ADR 14) or on this loop.
 
     ``simulator``, when given, is one already serving (a test's, with its own universe and
     mispricings): the settings point at it and nothing is started.
     """
     if settings.mode is not Mode.SIM:
         return settings
-    from arbitrade.sim import SimConfig, serve_simulator
+    from arbitrade.sim import SimConfig, serve_simulator, serve_simulator_process
 
     running: Any = simulator
-    if running is None:
+    if running is None and settings.sim_process:
+        running = await nursery.start(serve_simulator_process, settings.sim_seed, settings.sim_port)
+        log.info("sim.embedded", url=running.rest_url, seed=settings.sim_seed, process=running.pid)
+    elif running is None:
         running = await nursery.start(
             serve_simulator, SimConfig(seed=settings.sim_seed, port=settings.sim_port)
         )
-        log.info("sim.embedded", url=running.rest_url, seed=settings.sim_seed)
+        log.info("sim.embedded", url=running.rest_url, seed=settings.sim_seed, process=None)
     return attrs.evolve(
         settings,
         kraken_rest_url=running.rest_url,

@@ -124,8 +124,21 @@ def _sim(args: argparse.Namespace) -> int:
             print(f"  WS private {running.ws_private_url}", flush=True)
             print(f"  faults     {running.control_url}/faults", flush=True)
 
+    failures: list[OSError] = []
     try:
-        trio.run(main)
+        try:
+            trio.run(main)
+        except* OSError as group:  # the port is taken, the host is not ours
+            failures = [e for e in _leaves(group) if isinstance(e, OSError)]
     except KeyboardInterrupt:
         return 130
-    return 0
+    for failure in failures:
+        print(f"cannot listen on {args.host}:{args.port}: {failure.strerror}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    found: list[BaseException] = []
+    for error in group.exceptions:
+        found.extend(_leaves(error) if isinstance(error, BaseExceptionGroup) else [error])
+    return found

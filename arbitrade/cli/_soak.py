@@ -38,9 +38,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--extra-assets", type=int, default=0, help="synthetic assets (215: about 1,000 pairs)"
     )
     parser.add_argument(
-        "--sim-process",
+        "--sim-in-process",
         action="store_true",
-        help="serve the simulator in a child process of its own (default: on the bot's loop)",
+        help="serve the simulator on the bot's own loop (default: a child process of its own)",
     )
     parser.add_argument("--workdir", type=Path, default=None, help="keep database and logs here")
     parser.set_defaults(handler=_soak)
@@ -64,7 +64,7 @@ def _soak(args: argparse.Namespace) -> int:
             venue=args.venue,
             extra_assets=args.extra_assets,
             workdir=workdir,
-            simulator_in_process=not args.sim_process,
+            simulator_in_process=args.sim_in_process,
         )
         report = trio.run(run_soak, options)
         checks += list(report.checks)

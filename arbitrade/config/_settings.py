@@ -76,6 +76,9 @@ class Settings:
     """Seed of the embedded simulator's market model (sim mode)."""
     sim_port: int = 0
     """Port of the embedded simulator (sim mode); 0 picks a free one (logged at start)."""
+    sim_process: bool = True
+    """Run the embedded simulator in a child process of its own (sim mode; ADR 14), so its
+    market model never competes with the bot's Trio loop; false: on the bot's loop."""
 
     @property
     def has_credentials(self) -> bool:

@@ -29,6 +29,9 @@ from arbitrade.sim._market import StepResult as StepResult
 from arbitrade.sim._market import Trade as Trade
 from arbitrade.sim._mean_reverting import MeanRevertingPair as MeanRevertingPair
 from arbitrade.sim._orders import ReceivedOrder as ReceivedOrder
+from arbitrade.sim._process import SimulatorProcessError as SimulatorProcessError
+from arbitrade.sim._process import SimulatorProcessHandle as SimulatorProcessHandle
+from arbitrade.sim._process import serve_simulator_process as serve_simulator_process
 from arbitrade.sim._server import RunningSimulator as RunningSimulator
 from arbitrade.sim._server import serve_simulator as serve_simulator
 from arbitrade.sim._simulator import Simulator as Simulator
@@ -57,6 +60,8 @@ __all__ = [
     "SimConfig",
     "SimConfigError",
     "Simulator",
+    "SimulatorProcessError",
+    "SimulatorProcessHandle",
     "StepResult",
     "ThreadedSimulator",
     "Trade",
@@ -66,5 +71,6 @@ __all__ = [
     "build_universe",
     "load_fee_schedule",
     "serve_simulator",
+    "serve_simulator_process",
     "simulator_in_thread",
 ]

@@ -1,0 +1,122 @@
+"""The simulator in a child process of its own (``arbitrade sim``), for sim mode.
+
+On the bot's Trio loop the simulator's market model (every pair of the universe, ten ticks a
+second) takes about half of that loop's time, and a bot that shares its core with the exchange
+reads the exchange seconds late: its feeds call their books stale and it stops trading. In a
+child process the simulator has a core of its own, as Kraken has its own machines.
+
+:func:`serve_simulator_process` starts ``python -m arbitrade sim --port P --seed S``, waits for
+its "listening on port" line, reports a :class:`SimulatorProcessHandle` (the same URLs as
+:class:`~arbitrade.sim.RunningSimulator`), and stops the child when cancelled: SIGTERM, then
+SIGKILL after two seconds; on Linux the child also gets SIGTERM if the bot dies unannounced.
+
+What goes wrong: a child that exits or prints no port within ``start_timeout`` seconds raises
+:class:`SimulatorProcessError` with the end of its output; a child that dies later raises it
+too, so the bot's nursery stops rather than trading against nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from typing import Final
+
+import attrs
+import trio
+
+__all__ = ["SimulatorProcessError", "SimulatorProcessHandle", "serve_simulator_process"]
+
+_LISTENING: Final = re.compile(rb"arbitrade sim listening on port (\d+)")
+
+
+class SimulatorProcessError(RuntimeError):
+    """The simulator's child process did not start, or stopped while the bot ran."""
+
+
+@attrs.frozen
+class SimulatorProcessHandle:
+    """Where the child simulator listens, and its process id."""
+
+    host: str
+    port: int
+    pid: int
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_public_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/v2"
+
+    @property
+    def ws_private_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/v2-auth"
+
+    @property
+    def control_url(self) -> str:
+        return f"http://{self.host}:{self.port}/sim"
+
+
+async def serve_simulator_process(
+    seed: int,
+    port: int = 0,
+    *,
+    start_timeout: float = 60.0,
+    task_status: trio.TaskStatus[SimulatorProcessHandle] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run ``arbitrade sim`` on 127.0.0.1 until cancelled (see the module docstring)."""
+    command = [sys.executable, "-m", "arbitrade", "sim", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--seed", str(seed), "--log-level", "WARNING"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = await trio.lowlevel.open_process(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+    )
+    assert process.stdout is not None
+    output = bytearray()
+    try:
+        with trio.move_on_after(start_timeout):
+            while (match := _LISTENING.search(output)) is None:
+                chunk = await process.stdout.receive_some(4096)
+                if not chunk:
+                    break
+                output += chunk
+        if match is None:
+            tail = output[-2000:].decode(errors="replace")
+            raise SimulatorProcessError(f"the simulator did not start: {tail!r}")
+        task_status.started(SimulatorProcessHandle("127.0.0.1", int(match.group(1)), process.pid))
+        # Keep reading (a full pipe would block the child); its later output is its warnings.
+        while chunk := await process.stdout.receive_some(65536):
+            sys.stderr.write(chunk.decode(errors="replace"))
+        code = await process.wait()
+        raise SimulatorProcessError(f"the simulator stopped (exit code {code})")
+    finally:
+        with trio.CancelScope(shield=True):
+            await _stop(process)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the bot dies, even by SIGKILL (Linux's
+    ``PR_SET_PDEATHSIG``), so no simulator outlives its bot holding a port."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+
+
+async def _stop(process: trio.Process) -> None:
+    if process.returncode is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    with trio.move_on_after(2.0):
+        await process.wait()
+        return
+    process.kill()
+    await process.wait()
