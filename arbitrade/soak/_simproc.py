@@ -3,8 +3,8 @@
 The in-process simulator shares the bot's Trio loop: its work counts in the bot's RSS and
 competes for the bot's loop, whose one core the two together outgrow (the feeds then read
 seconds behind and call their books stale); the child process is the soak's default, as
-``arbitrade run`` in sim mode runs its simulator in one. :class:`SimulatorProcess` runs it in a child
-(``python -m arbitrade.soak._simmain SEED EXTRA_ASSETS``) and drives it through a line
+``arbitrade run`` in sim mode runs its simulator in one. :class:`SimulatorProcess` runs it
+in a child (``python -m arbitrade.soak._simmain SEED EXTRA_ASSETS``) and drives it through a line
 protocol on the child's stdin and stdout: one JSON request per line, one JSON answer per line
 (``{"ok": ...}`` or ``{"error": "..."}``). The child's first line is its addresses. Both
 handles implement :class:`SimulatorControl`, the only way the soak touches the simulator:
