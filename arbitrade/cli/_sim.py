@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--host", default="127.0.0.1", help="address to bind")
     parser.add_argument("--port", type=int, default=0, help="TCP port (0: a free one, printed)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the market model")
+    parser.add_argument(
+        "--stop-with-stdin",
+        action="store_true",
+        help="stop when standard input closes (a parent that holds the pipe, even if it dies)",
+    )
     parser.add_argument("--api-key", action="append", default=[], help="accepted API key")
     parser.add_argument(
         "--api-secret", action="append", default=[], help="its base64 secret (same order)"
@@ -123,6 +129,9 @@ def _sim(args: argparse.Namespace) -> int:
             print(f"  WS public  {running.ws_public_url}", flush=True)
             print(f"  WS private {running.ws_private_url}", flush=True)
             print(f"  faults     {running.control_url}/faults", flush=True)
+            if args.stop_with_stdin:
+                await _wait_for_stdin_close()
+                nursery.cancel_scope.cancel()
 
     failures: list[OSError] = []
     try:
@@ -135,6 +144,14 @@ def _sim(args: argparse.Namespace) -> int:
     for failure in failures:
         print(f"cannot listen on {args.host}:{args.port}: {failure.strerror}", file=sys.stderr)
     return 1 if failures else 0
+
+
+async def _wait_for_stdin_close() -> None:
+    """Return once standard input reaches its end (the parent closed it, or died)."""
+    stream = trio.lowlevel.FdStream(os.dup(sys.stdin.fileno()))
+    async with stream:
+        while await stream.receive_some(4096):
+            pass
 
 
 def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:

@@ -8,7 +8,10 @@ child process the simulator has a core of its own, as Kraken has its own machine
 :func:`serve_simulator_process` starts ``python -m arbitrade sim --port P --seed S``, waits for
 its "listening on port" line, reports a :class:`SimulatorProcessHandle` (the same URLs as
 :class:`~arbitrade.sim.RunningSimulator`), and stops the child when cancelled: SIGTERM, then
-SIGKILL after two seconds; on Linux the child also gets SIGTERM if the bot dies unannounced.
+SIGKILL after two seconds. The child also stops when its standard input closes
+(``--stop-with-stdin``): the bot holds that pipe, so a bot that dies unannounced (SIGKILL)
+leaves no simulator holding a port. (Not ``PR_SET_PDEATHSIG``: Trio starts processes from a
+worker thread, and that signal fires when the thread, not the process, goes.)
 
 What goes wrong: a child that exits or prints no port within ``start_timeout`` seconds raises
 :class:`SimulatorProcessError` with the end of its output; a child that dies later raises it
@@ -17,6 +20,7 @@ too, so the bot's nursery stops rather than trading against nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -71,14 +75,14 @@ async def serve_simulator_process(
     """Run ``arbitrade sim`` on 127.0.0.1 until cancelled (see the module docstring)."""
     command = [sys.executable, "-m", "arbitrade", "sim", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--seed", str(seed), "--log-level", "WARNING"]
+    command += ["--stop-with-stdin"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = await trio.lowlevel.open_process(
         command,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.PIPE,  # held until the bot ends; closed (even by a crash), the child stops
         env=env,
-        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
     )
     assert process.stdout is not None
     output = bytearray()
@@ -103,20 +107,18 @@ async def serve_simulator_process(
             await _stop(process)
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: SIGTERM when the bot dies, even by SIGKILL (Linux's
-    ``PR_SET_PDEATHSIG``), so no simulator outlives its bot holding a port."""
-    import ctypes
-
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
-
-
 async def _stop(process: trio.Process) -> None:
-    if process.returncode is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    with trio.move_on_after(2.0):
+    """Close the child's stdin (it stops by itself), then SIGTERM, then SIGKILL."""
+    if process.stdin is not None:
+        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+            await process.stdin.aclose()
+    for ask in (None, signal.SIGTERM):
+        if process.returncode is not None:
+            return
+        if ask is not None:
+            process.send_signal(ask)
+        with trio.move_on_after(2.0):
+            await process.wait()
+    if process.returncode is None:
+        process.kill()
         await process.wait()
-        return
-    process.kill()
-    await process.wait()

@@ -48,9 +48,19 @@ async def test_serve_when_the_port_is_taken_raises_with_the_child_output() -> No
             await serve_simulator_process(7, port)
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG is Linux's")
+async def test_serve_when_running_long_keeps_the_child_alive() -> None:
+    """The child outlives Trio's idle worker threads (one of them started it; a signal tied
+    to that thread, PR_SET_PDEATHSIG, once stopped the simulator after about ten seconds)."""
+    async with trio.open_nursery() as nursery:
+        handle = await nursery.start(serve_simulator_process, 7)
+        await trio.sleep(12)
+        assert alive(handle.pid)
+        nursery.cancel_scope.cancel()
+
+
 def test_serve_when_the_bot_is_killed_the_child_goes_too() -> None:
-    """SIGKILL of the parent (no clean-up runs) still ends the simulator child."""
+    """SIGKILL of the parent (no clean-up runs) still ends the simulator child: its stdin
+    closes with the parent."""
     script = (
         "import trio\n"
         "from arbitrade.sim import serve_simulator_process\n"
