@@ -61,9 +61,10 @@ def test_exported_names_when_listed_are_the_public_api() -> None:
         "FeeProfile", "FeeSchedule", "MarketModel", "MarketSettings", "MeanRevertingPair",
         "Mispricing", "Pair",
         "ReceivedOrder", "RunningSimulator", "Side", "SimConfig", "SimConfigError", "Simulator",
-        "StepResult", "ThreadedSimulator", "Trade", "UnknownSymbol", "Universe",
+        "SimulatorProcessError", "SimulatorProcessHandle", "StepResult", "ThreadedSimulator",
+        "Trade", "UnknownSymbol", "Universe",
         "book_checksum", "build_universe", "load_fee_schedule", "serve_simulator",
-        "simulator_in_thread",
+        "serve_simulator_process", "simulator_in_thread",
     }  # fmt: skip
     for name in arbitrade.sim.__all__:
         assert hasattr(arbitrade.sim, name)
