@@ -31,6 +31,8 @@ from typing import Final
 import attrs
 import trio
 
+from arbitrade.sim._server import LoopbackUrls
+
 __all__ = ["SimulatorProcessError", "SimulatorProcessHandle", "serve_simulator_process"]
 
 _LISTENING: Final = re.compile(rb"arbitrade sim listening on port (\d+)")
@@ -41,28 +43,12 @@ class SimulatorProcessError(RuntimeError):
 
 
 @attrs.frozen
-class SimulatorProcessHandle:
-    """Where the child simulator listens, and its process id."""
+class SimulatorProcessHandle(LoopbackUrls):
+    """Where the child simulator listens (the URLs of :class:`LoopbackUrls`), and its pid."""
 
     host: str
     port: int
     pid: int
-
-    @property
-    def rest_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def ws_public_url(self) -> str:
-        return f"ws://{self.host}:{self.port}/v2"
-
-    @property
-    def ws_private_url(self) -> str:
-        return f"ws://{self.host}:{self.port}/v2-auth"
-
-    @property
-    def control_url(self) -> str:
-        return f"http://{self.host}:{self.port}/sim"
 
 
 async def serve_simulator_process(

@@ -37,11 +37,9 @@ Send = Callable[[Message], Awaitable[None]]
 _DROP_CLOSE_CODE = 1011
 
 
-@attrs.frozen
-class RunningSimulator:
-    """What :func:`serve_simulator` reports once it listens."""
+class LoopbackUrls:
+    """The simulator's URLs from its ``host`` and ``port`` (wherever it runs)."""
 
-    simulator: Simulator
     host: str
     port: int
 
@@ -62,6 +60,15 @@ class RunningSimulator:
     def control_url(self) -> str:
         """Base of the control API (``POST /sim/faults``, ``POST /sim/mispricing``...)."""
         return f"http://{self.host}:{self.port}/sim"
+
+
+@attrs.frozen
+class RunningSimulator(LoopbackUrls):
+    """What :func:`serve_simulator` reports once it listens."""
+
+    simulator: Simulator
+    host: str
+    port: int
 
 
 class SimulatorApp:

@@ -115,13 +115,7 @@ async def run_bot(
                 seed=settings.sim_seed, port=settings.sim_port, extra_assets=extra_assets
             )
             running: Any = await nursery.start(serve_simulator, config)
-            addresses = SimAddresses(
-                running.port,
-                running.rest_url,
-                running.ws_public_url,
-                running.ws_private_url,
-                running.control_url,
-            )
+            addresses = SimAddresses.of(running)
             simulator = InProcessSimulator(running.simulator, addresses)
         else:
             simulator = await stack.enter_async_context(

@@ -47,6 +47,17 @@ class SimAddresses:
     ws_private_url: str
     control_url: str
 
+    @classmethod
+    def of(cls, running: Any) -> SimAddresses:
+        """The addresses of a serving simulator (anything with its port and URLs)."""
+        return cls(
+            running.port,
+            running.rest_url,
+            running.ws_public_url,
+            running.ws_private_url,
+            running.control_url,
+        )
+
 
 class SimulatorControl(Protocol):
     """What the soak may do to the simulator, wherever it runs."""
@@ -225,13 +236,7 @@ async def serve_child(seed: int, extra_assets: int) -> None:
     stdin = trio.lowlevel.FdStream(os.dup(0))
     async with trio.open_nursery() as nursery:
         running: Any = await nursery.start(serve_simulator, config)
-        addresses = SimAddresses(
-            running.port,
-            running.rest_url,
-            running.ws_public_url,
-            running.ws_private_url,
-            running.control_url,
-        )
+        addresses = SimAddresses.of(running)
         _write(attrs.asdict(addresses))
         buffer = bytearray()
         while True:

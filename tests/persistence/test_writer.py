@@ -61,28 +61,25 @@ class TestWrite:
         second.close()
 
 
+def _memory_limit(writer: DuckDBWriter) -> str:
+    """DuckDB's memory_limit as it reports it, on the opened (then closed) writer."""
+    writer.open()
+    try:
+        row = writer.connection.execute(
+            "SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'"
+        ).fetchone()
+    finally:
+        writer.close()
+    return str(row[0]) if row else ""
+
+
 class TestMemory:
     def test_open_when_default_bounds_duckdb_buffer_pool(self, tmp_path: Path) -> None:
         """The writer's connection caps DuckDB's buffer pool (default 64 MB, DuckDB reports
         MiB) instead of DuckDB's 80 % of the machine's RAM, so the RSS plateaus."""
-        writer = DuckDBWriter(tmp_path / "a.duckdb")
-        writer.open()
-        try:
-            (value,) = writer.connection.execute(
-                "SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'"
-            ).fetchone() or ("",)
-        finally:
-            writer.close()
-        assert value == "61.0 MiB"
+        assert _memory_limit(DuckDBWriter(tmp_path / "a.duckdb")) == "61.0 MiB"
 
     def test_open_when_limit_given_uses_it(self, tmp_path: Path) -> None:
         """A caller's limit replaces the default."""
         writer = DuckDBWriter(tmp_path / "a.duckdb", memory_limit="128MB")
-        writer.open()
-        try:
-            (value,) = writer.connection.execute(
-                "SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'"
-            ).fetchone() or ("",)
-        finally:
-            writer.close()
-        assert value == "122.0 MiB"
+        assert _memory_limit(writer) == "122.0 MiB"
