@@ -10,6 +10,7 @@ venue conformance suite.
 from arbitrade.execution._actor import Executor as Executor
 from arbitrade.execution._actor import ExecutorTick as ExecutorTick
 from arbitrade.execution._actor import GetOpenOrders as GetOpenOrders
+from arbitrade.execution._audit import VENUE_BAD_FRAME as VENUE_BAD_FRAME
 from arbitrade.execution._audit import VENUE_CONNECTION as VENUE_CONNECTION
 from arbitrade.execution._audit import VENUE_KINDS as VENUE_KINDS
 from arbitrade.execution._audit import VENUE_PRIVATE_STALL_ENDED as VENUE_PRIVATE_STALL_ENDED

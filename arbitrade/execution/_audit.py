@@ -35,8 +35,18 @@ VENUE_PRIVATE_STALL_ENDED: Final = "venue.private_stall_ended"
 """Frames (or executions) flow again after a stall (subject as for the stall)."""
 VENUE_CONNECTION: Final = "venue.connection"
 """The private connection went down or came back (subject ``down`` or ``up``, with why)."""
+VENUE_BAD_FRAME: Final = "venue.bad_frame"
+"""A frame on the private connection did not decode (subject ``private``; detail: the
+reason and the frame's length, never its text). It may have been an execution, so the venue
+reconnects: the executions snapshot and the executor's reconciliation rebuild the orders."""
 VENUE_KINDS: Final = frozenset(
-    {VENUE_REST_ERROR, VENUE_PRIVATE_STALLED, VENUE_PRIVATE_STALL_ENDED, VENUE_CONNECTION}
+    {
+        VENUE_REST_ERROR,
+        VENUE_PRIVATE_STALLED,
+        VENUE_PRIVATE_STALL_ENDED,
+        VENUE_CONNECTION,
+        VENUE_BAD_FRAME,
+    }
 )
 THROTTLE_SECONDS: Final = 5.0
 """At most one audit event per kind and subject in this many seconds."""

@@ -56,6 +56,7 @@ import trio
 
 from arbitrade.config import Mode, Settings
 from arbitrade.execution._audit import (
+    VENUE_BAD_FRAME,
     VENUE_CONNECTION,
     VENUE_PRIVATE_STALL_ENDED,
     VENUE_PRIVATE_STALLED,
@@ -75,6 +76,7 @@ from arbitrade.execution._venue import (
 from arbitrade.kraken import (
     AddOrder,
     CancelOrder,
+    DecodeError,
     Execution,
     ExecutionsMessage,
     KrakenError,
@@ -536,6 +538,9 @@ class LiveVenue:
 
     # --- executions --------------------------------------------------------------------------
     def _on_message(self, message: Message) -> None:
+        if isinstance(message, DecodeError):
+            self._on_bad_frame(message)
+            return
         if not isinstance(message, ExecutionsMessage):
             return
         connects = self._connects()
@@ -556,6 +561,22 @@ class LiveVenue:
                 connects=connects,
             )
             self._set_connected(True, "executions snapshot" if first else "reconnected")
+
+    def _on_bad_frame(self, error: DecodeError) -> None:
+        """Audit a frame that did not decode, and reconnect: it may have been an execution.
+
+        The frame's text stays out of the audit (a private frame names our orders); the
+        reconnect's snapshot and the executor's reconciliation put right whatever it held.
+        """
+        log.warning("live.bad_frame", reason=error.reason[:200], length=len(error.excerpt))
+        self._auditor.record(
+            VENUE_BAD_FRAME,
+            "private",
+            trio.current_time(),
+            reason=error.reason[:200],
+            action="reconnect",
+        )
+        self._ws.reconnect("undecodable frame on the private connection: resync")
 
     def _from_execution(self, execution: Execution) -> ExecutionReport | None:
         cl_ord_id = execution.cl_ord_id or self._by_order_id.get(execution.order_id, "")

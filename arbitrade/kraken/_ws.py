@@ -166,6 +166,8 @@ class KrakenWsClient:
         self._disconnects = 0
         self._heartbeat_losses = 0
         self._frames = 0
+        self._read_scope = trio.CancelScope()
+        self._reconnect_reason: str | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -189,10 +191,15 @@ class KrakenWsClient:
                     async with trio.open_nursery() as nursery:
                         self._connection = connection
                         self._connected.set()
+                        self._reconnect_reason = None
                         nursery.start_soon(self._resubscribe_all)
                         # Returns rather than raises: errors in a nursery body come out as
                         # exception groups, and a lost connection is routine here.
-                        lost = await self._read_until_lost(connection)
+                        with trio.CancelScope() as self._read_scope:
+                            lost = await self._read_until_lost(connection)
+                        if self._read_scope.cancelled_caught:
+                            reason = self._reconnect_reason or "reconnect requested"
+                            lost = KrakenConnectionClosed(self._url, reason)
                         nursery.cancel_scope.cancel()
                     if isinstance(lost, _HeartbeatLost):
                         self._heartbeat_losses += 1
@@ -209,6 +216,19 @@ class KrakenWsClient:
                 delay = max(delay, MAINTENANCE_RECONNECT_DELAY)
             log.info("kraken.ws.reconnect_wait", url=self._url, attempt=attempt, delay=delay)
             await trio.sleep(delay)
+
+    def reconnect(self, reason: str) -> None:
+        """Close the current connection and open a new one after the first backoff delay.
+
+        For a reader that can no longer trust what it was told (an undecodable frame may have
+        been an execution): the new connection resubscribes, and its snapshots rebuild the
+        reader's view. Safe to call from ``on_message``; without a connection it does nothing.
+        """
+        if self._connection is None or self._reconnect_reason is not None:
+            return
+        self._reconnect_reason = reason
+        log.warning("kraken.ws.reconnect_requested", url=self._url, reason=reason)
+        self._read_scope.cancel()
 
     def _drop_connection(self) -> None:
         if self._connection is not None:

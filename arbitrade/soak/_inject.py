@@ -31,6 +31,7 @@ from actors import ChildCrashed, ChildRestarted, Ref, SupervisorEvent
 from actors._ref import _Crash
 from arbitrade.execution import (
     STALL_AFTER,
+    VENUE_BAD_FRAME,
     VENUE_CONNECTION,
     VENUE_PRIVATE_STALLED,
     VENUE_REST_ERROR,
@@ -353,15 +354,16 @@ AUDIT_TRACES: dict[FaultKind, frozenset[str]] = {
     FaultKind.DROP_CONNECTIONS: frozenset({VENUE_CONNECTION}),
     FaultKind.STALLED_CHANNEL: frozenset({"feed.stalled", VENUE_PRIVATE_STALLED}),
     FaultKind.CORRUPT_CHECKSUMS: frozenset({"feed.checksum_mismatch"}),
-    FaultKind.GARBAGE_FRAMES: frozenset({"feed.bad_frame"}),
-    FaultKind.TRUNCATED_FRAMES: frozenset({"feed.bad_frame"}),
+    FaultKind.GARBAGE_FRAMES: frozenset({"feed.bad_frame", VENUE_BAD_FRAME}),
+    FaultKind.TRUNCATED_FRAMES: frozenset({"feed.bad_frame", VENUE_BAD_FRAME}),
     FaultKind.ACK_DELAY: frozenset({"feed.slow_ack"}),
     FaultKind.MAINTENANCE: frozenset({"feed.exchange_status"}),
     FaultKind.CANCEL_ONLY: frozenset({"feed.exchange_status"}),
     FaultKind.RATE_LIMIT_ERRORS: frozenset({VENUE_REST_ERROR}),
     FaultKind.NONCE_ERRORS: frozenset({VENUE_REST_ERROR}),
 }
-"""The audit kinds that show each exchange fault (the feeds and the live venue publish them)."""
+"""The audit kinds that show each exchange fault (the feeds and the live venue publish them:
+a garbage or truncated frame may reach the venue's private connection instead of a feed)."""
 
 REST_ERRORS: dict[FaultKind, str] = {
     FaultKind.RATE_LIMIT_ERRORS: "EAPI:Rate limit exceeded",

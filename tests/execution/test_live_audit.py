@@ -17,6 +17,8 @@ import trio
 from actors import Bus
 from arbitrade.execution import LiveVenue, OrderRequest, PaperVenue, publish_venue_audit
 from arbitrade.execution._audit import (
+    VENUE_BAD_FRAME,
+    VENUE_CONNECTION,
     VENUE_PRIVATE_STALL_ENDED,
     VENUE_PRIVATE_STALLED,
     VENUE_REST_ERROR,
@@ -185,6 +187,23 @@ class TestLiveVenueAudit:
             sim.set_faults({"stalled_channels": []})
             await next_audit(venue, VENUE_PRIVATE_STALL_ENDED, "executions")
         assert json.loads(stalled.detail)["orders_waiting"] == 1
+
+    async def test_private_frame_when_truncated_is_audited_and_the_venue_resyncs(self) -> None:
+        """A private frame that does not decode may have been an execution: it becomes
+        venue.bad_frame (reason, never the frame's text) and the venue reconnects, so the
+        executions snapshot rebuilds its orders (down, then up again)."""
+        async with live_on_simulator(stall_after=30) as venue:
+            sim = SIMULATORS[-1]
+            sim.set_faults({"truncated_frames": 1})  # the next heartbeat is cut in half
+            bad = await next_audit(venue, VENUE_BAD_FRAME, "private")
+            down = await next_audit(venue, VENUE_CONNECTION, "down")
+            up = await next_audit(venue, VENUE_CONNECTION, "up")
+        detail = json.loads(bad.detail)
+        assert detail["action"] == "reconnect"
+        assert "excerpt" not in detail
+        assert "heartbeat" not in bad.detail
+        assert bad.at <= down.at <= up.at
+        assert json.loads(up.detail)["reason"] == "reconnected"
 
 
 class TestPublishing:

@@ -220,6 +220,35 @@ class TestReconnection:
         assert renewed[1]["params"] == {"channel": "book", "depth": 10, "symbol": ["BTC/USD"]}
         assert client.statistics().disconnects == 1
 
+    async def test_reconnect_when_asked_opens_a_new_connection_and_resubscribes(
+        self, kraken: FakeKraken, nursery: trio.Nursery
+    ) -> None:
+        """reconnect() (a reader that lost trust in the stream) closes the link, opens a
+        new one and renews the subscriptions; a second call before it is up does nothing."""
+        client = make_client(kraken)
+        await nursery.start(client.run)
+        await client.subscribe("book", ["BTC/USD"], depth=10)
+        before = len(kraken.requests)
+        client.reconnect("test: resync")
+        client.reconnect("test: again")
+        await wait_until(lambda: len(kraken.requests) >= before + 1)
+        await client.wait_connected()
+        assert kraken.connections == 2
+        assert kraken.requests[before]["params"]["channel"] == "book"
+        stats = client.statistics()
+        assert (stats.connects, stats.disconnects) == (2, 1)
+
+    async def test_reconnect_when_not_connected_does_nothing(
+        self, kraken: FakeKraken, nursery: trio.Nursery
+    ) -> None:
+        """Before the first connection there is nothing to close."""
+        client = make_client(kraken)
+        client.reconnect("test: nothing open")
+        await nursery.start(client.run)
+        await client.wait_connected()
+        await trio.sleep(0.05)
+        assert client.statistics().connects == 1
+
     async def test_heartbeat_when_lost_reconnects(
         self, kraken: FakeKraken, nursery: trio.Nursery
     ) -> None:

@@ -32,6 +32,12 @@ class TestTraceSeen:
         fault = record(FaultKind.GARBAGE_FRAMES)
         assert trace_seen(fault, [], [audit("feed.bad_frame", "book", 100.5)], 5.0)
 
+    def test_trace_when_frame_reached_the_private_connection_is_seen(self) -> None:
+        """A truncated frame that hit the venue's private connection instead of a feed is
+        seen through ``venue.bad_frame`` (the venue audits and resyncs)."""
+        fault = record(FaultKind.TRUNCATED_FRAMES)
+        assert trace_seen(fault, [], [audit("venue.bad_frame", "private", 100.5)], 5.0)
+
     def test_trace_when_only_another_kind_of_audit_is_unseen(self) -> None:
         """Any audit event is not enough: a risk decision does not show a garbage frame."""
         fault = record(FaultKind.GARBAGE_FRAMES)
