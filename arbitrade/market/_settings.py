@@ -39,8 +39,11 @@ class MarketSettings:
     """Seconds without any frame before a connection is called dead (Kraken: 1 s heartbeats)."""
     request_timeout: float = attrs.field(default=30.0, validator=v.gt(0))
     """Seconds a subscription may wait for its acknowledgements before the feed restarts."""
-    channels: tuple[str, ...] = ("ticker", "trade")
-    """Further public channels fed to the bus besides instrument and book."""
+    channels: tuple[str, ...] = ("ticker",)
+    """Further public channels fed to the bus besides instrument and book (``ticker``,
+    ``trade``, ``ohlc``). Nothing that decides reads them yet, so only ``ticker`` (one update
+    per pair and change) is on by default; ``trade`` is opt-in: over the full universe the
+    simulator prints about 800 trades a second, which the bot would decode for nothing."""
     subscribe_batch: int = attrs.field(default=50, validator=v.ge(1))
     """Symbols per subscribe request (one acknowledgement comes back per symbol)."""
     max_lag: float = attrs.field(default=2.0, validator=v.gt(0))

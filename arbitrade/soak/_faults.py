@@ -49,7 +49,7 @@ _INSIDE = frozenset(
 )
 
 STALLABLE = ("book", "ticker", "trade", "heartbeat", "executions")
-"""Channels a stall picks from."""
+"""Channels a stall may pick from (the plan keeps those the bot subscribes to)."""
 PRIVATE_STALLABLE = frozenset({"heartbeat", "executions"})
 """Channels only the venue's private connection carries."""
 PRIVATE_STALL_MIN = 3.0
@@ -75,21 +75,37 @@ class PlannedFault:
 
 
 def fault_plan(
-    seed: int, kinds: tuple[FaultKind, ...] = tuple(FaultKind)
+    seed: int,
+    kinds: tuple[FaultKind, ...] = tuple(FaultKind),
+    stallable: tuple[str, ...] = STALLABLE,
 ) -> Iterator[PlannedFault]:
-    """An endless seeded sequence of faults: shuffled rounds in which every kind fires once."""
+    """An endless seeded sequence of faults: shuffled rounds in which every kind fires once;
+    stalls pick one of ``stallable`` (a channel nobody subscribes to cannot be seen stalling).
+
+    Raises:
+        ValueError: ``stallable`` is empty or names a channel outside :data:`STALLABLE`.
+    """
+    unknown = sorted(set(stallable) - set(STALLABLE))
+    if not stallable or unknown:
+        raise ValueError(f"stallable channels must be some of {STALLABLE}, got {stallable}")
     rng = random.Random(seed)  # noqa: S311 - a reproducible plan, not a secret
     while True:
         round_ = list(kinds)
         rng.shuffle(round_)
         for kind in round_:
-            yield _draw(rng, kind)
+            yield _draw(rng, kind, stallable)
 
 
-def _draw(rng: random.Random, kind: FaultKind) -> PlannedFault:
+def stallable_channels(public: tuple[str, ...]) -> tuple[str, ...]:
+    """The channels a stall may pick for a bot whose feeds subscribe ``public`` besides book
+    (the live venue's private channels always)."""
+    return tuple(c for c in STALLABLE if c == "book" or c in public or c in PRIVATE_STALLABLE)
+
+
+def _draw(rng: random.Random, kind: FaultKind, stallable: tuple[str, ...]) -> PlannedFault:
     gap = rng.uniform(0.5, 3.0)
     if kind is FaultKind.STALLED_CHANNEL:
-        channel = rng.choice(STALLABLE)
+        channel = rng.choice(stallable)
         seconds = rng.uniform(1.0, 6.0)
         if channel in PRIVATE_STALLABLE:  # 3-6 s: a quiet second or two is no stall there
             seconds = PRIVATE_STALL_MIN + (seconds - 1.0) * (6.0 - PRIVATE_STALL_MIN) / 5.0

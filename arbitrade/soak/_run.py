@@ -45,7 +45,7 @@ from arbitrade.soak._checks import (
     summarise,
 )
 from arbitrade.soak._database import money, table_counts
-from arbitrade.soak._faults import FaultKind, FaultRecord, fault_plan
+from arbitrade.soak._faults import FaultKind, FaultRecord, fault_plan, stallable_channels
 from arbitrade.soak._inject import Injector, assign_traces
 from arbitrade.soak._observe import Observer, RowCounter, poll_until
 from arbitrade.soak._rss import RssSampler
@@ -168,7 +168,8 @@ async def run_soak(options: SoakOptions, components: Components | None = None) -
             await _warm_up(handle, observer, options.warmup_seconds)
             injector = Injector(handle, observer)
             deadline = trio.current_time() + options.minutes * 60 - options.quiet_seconds
-            plan = fault_plan(options.seed, options.kinds)
+            stallable = stallable_channels(components.market.channels)
+            plan = fault_plan(options.seed, options.kinds, stallable)
             while trio.current_time() < deadline:
                 fault = next(plan)
                 log.info("soak.fault", kind=fault.kind.value)

@@ -138,7 +138,8 @@ class TestRunRecord:
             assert day.removeprefix("day=") in days
             assert channel.startswith("channel=")
             channels.add(channel.removeprefix("channel="))
-        assert {"book", "instrument", "ticker", "trade"} <= channels
+        assert {"book", "instrument", "ticker"} <= channels
+        assert "trade" not in channels  # opt-in (MarketSettings.channels): not subscribed
 
     def test_record_when_run_stops_writes_zstd_columns_with_ns_receive_times(
         self, recorded: RecordedRun

@@ -5,10 +5,13 @@ from __future__ import annotations
 import itertools
 from decimal import Decimal
 
+import pytest
+
 from actors import ChildStarted
 from arbitrade.messages import AuditEvent, Fill, Side
 from arbitrade.soak import FaultKind, fault_plan
 from arbitrade.soak._database import repeated_ids
+from arbitrade.soak._faults import stallable_channels
 from arbitrade.soak._kill import nonce_problems
 from arbitrade.soak._observe import RowCounter
 
@@ -30,6 +33,22 @@ class TestFaultPlan:
         """Every kind fires before any fires twice."""
         round_ = [f.kind for f in itertools.islice(fault_plan(1), len(FaultKind))]
         assert sorted(round_) == sorted(FaultKind)
+
+    def test_plan_when_only_some_channels_are_subscribed_stalls_only_those(self) -> None:
+        """A bot without a trade feed never gets a trade stall (nothing could see it)."""
+        stallable = stallable_channels(("ticker",))
+        assert stallable == ("book", "ticker", "heartbeat", "executions")
+        stalls = [
+            f.channel
+            for f in itertools.islice(fault_plan(3, stallable=stallable), 40 * len(FaultKind))
+            if f.kind is FaultKind.STALLED_CHANNEL
+        ]
+        assert set(stalls) == set(stallable)
+
+    def test_plan_when_stallable_names_an_unknown_channel_raises(self) -> None:
+        """A channel the simulator cannot stall is a programming error, said at once."""
+        with pytest.raises(ValueError, match="ohlc"):
+            next(fault_plan(1, stallable=("book", "ohlc")))
 
 
 class TestRowCounter:
