@@ -46,7 +46,7 @@ from arbitrade.kraken._errors import (
     RateLimitExceeded,
     error_from_kraken,
 )
-from arbitrade.kraken._ratelimit import ApiCounterLimiter, rest_call_cost
+from arbitrade.kraken._ratelimit import ApiCounterLimiter, rest_call_cost, rest_call_urgent
 from arbitrade.kraken._signing import NonceSource, api_sign
 from arbitrade.kraken._symbols import AssetPair
 
@@ -390,7 +390,7 @@ class KrakenRestClient:
         attempt = 0
         while True:
             attempt += 1
-            await self._limiter.acquire(rest_call_cost(method))
+            await self._limiter.acquire(rest_call_cost(method), urgent=rest_call_urgent(method))
             nonce = self._nonces.next()
             body = urllib.parse.urlencode({"nonce": str(nonce), **(data or {})})
             headers = {

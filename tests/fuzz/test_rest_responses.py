@@ -58,7 +58,7 @@ RESULTS: dict[str, Any] = {
 class NoWaitLimiter(ApiCounterLimiter):
     """Never waits: a 429 answer penalises the counter, which would sleep in real time."""
 
-    async def acquire(self, cost: float = 1.0) -> None:
+    async def acquire(self, cost: float = 1.0, *, urgent: bool = False) -> None:
         await trio.lowlevel.checkpoint()
 
 

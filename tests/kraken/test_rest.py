@@ -279,7 +279,7 @@ class TestRateLimiter:
             stamps.append(trio.current_time())
             return ok({"ZUSD": "1"})
 
-        limiter = ApiCounterLimiter(ApiTier.STARTER, headroom=2.0)
+        limiter = ApiCounterLimiter(ApiTier.STARTER, headroom=2.0, reserve=0.0)
         async with make_client(handler, limiter=limiter) as client:
             for _ in range(16):
                 await client.balance()
@@ -288,6 +288,66 @@ class TestRateLimiter:
         gaps = [b - a for a, b in itertools.pairwise(stamps[12:])]
         assert gaps == pytest.approx([1 / 0.33] * 3, rel=1e-6)
         assert limiter.statistics().waits == 3
+
+    async def test_limiter_when_balances_poll_hard_keeps_the_reserve_for_a_token(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """Routine calls stop 2 units short of the ceiling (13): 11 balances go at once and
+        the 12th waits, while a WebSocket token (a reconnect) still goes at once, twice."""
+        stamps: list[tuple[str, float]] = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            method = request.url.path.rsplit("/", 1)[-1]
+            stamps.append((method, trio.current_time()))
+            if method == "GetWebSocketsToken":
+                return ok({"token": "t", "expires": 900})
+            return ok({"ZUSD": "1"})
+
+        limiter = ApiCounterLimiter(ApiTier.STARTER, headroom=2.0)
+        async with make_client(handler, limiter=limiter) as client:
+            for _ in range(11):
+                await client.balance()
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(client.balance)  # waits for the counter to drain
+                await trio.sleep(0.1)
+                await client.get_websockets_token()
+                await client.get_websockets_token()
+        assert [m for m, _ in stamps].count("Balance") == 12
+        tokens = [t for m, t in stamps if m == "GetWebSocketsToken"]
+        last_balance = [t for m, t in stamps if m == "Balance"][-1]
+        assert tokens == pytest.approx([0.1, 0.1])
+        assert last_balance > 0.1
+        assert limiter.statistics().waits == 1
+
+    async def test_limiter_when_urgent_calls_wait_they_queue_apart_from_routine_ones(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """With the counter full, a token waits only for its own unit to drain, never
+        behind the balances queued before it."""
+        stamps: list[tuple[str, float]] = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            method = request.url.path.rsplit("/", 1)[-1]
+            stamps.append((method, trio.current_time()))
+            return ok({"token": "t", "expires": 900} if "Token" in method else {"ZUSD": "1"})
+
+        limiter = ApiCounterLimiter(ApiTier.STARTER, headroom=2.0)
+        async with make_client(handler, limiter=limiter) as client:
+            limiter.penalize()  # Kraken said we are over: the counter is full (13)
+            async with trio.open_nursery() as nursery:
+                for _ in range(3):
+                    nursery.start_soon(client.balance)
+                await trio.sleep(0.01)
+                await client.get_websockets_token()
+        token = next(t for m, t in stamps if m == "GetWebSocketsToken")
+        balances = [t for m, t in stamps if m == "Balance"]
+        assert token == pytest.approx(1 / 0.33)  # one unit drained
+        assert min(balances) > token  # routine calls need the reserve (2 more units) too
+
+    async def test_limiter_when_reserve_leaves_no_room_raises(self) -> None:
+        """A reserve that would starve routine calls is refused at construction."""
+        with pytest.raises(ValueError, match="reserve"):
+            ApiCounterLimiter(ApiTier.STARTER, headroom=2.0, reserve=12.5)
 
     async def test_limiter_when_kraken_says_exceeded_backs_off(
         self, autojump_clock: trio.testing.MockClock
@@ -301,7 +361,7 @@ class TestRateLimiter:
                 return failed("EAPI:Rate limit exceeded")
             return ok({"ZUSD": "1"})
 
-        limiter = ApiCounterLimiter(ApiTier.PRO, headroom=0.0)
+        limiter = ApiCounterLimiter(ApiTier.PRO, headroom=0.0, reserve=0.0)
         async with make_client(handler, limiter=limiter) as client:
             await client.balance()
         assert stamps[1] - stamps[0] == pytest.approx(1.0)  # a full counter drains 1 at 1/s
