@@ -236,6 +236,7 @@ async def run_soak(options: SoakOptions, components: Components | None = None) -
         f"{traded.cycle_pnl} + {traded.position_pnl} ({traded.position_cycles} position cycles)"
     )
     figures["rows written (DuckDB)"] = str(sum(stored.values()))
+    write_evidence(workdir, records, rss.samples, sim_rss.samples if sim_rss else [])
     return SoakReport(
         options,
         tuple(records),
@@ -244,6 +245,30 @@ async def run_soak(options: SoakOptions, components: Components | None = None) -
         tuple(figures.items()),
         workdir,
     )
+
+
+def write_evidence(
+    workdir: Path,
+    records: list[FaultRecord],
+    bot_rss: list[tuple[float, float]],
+    sim_rss: list[tuple[float, float]],
+) -> None:
+    """Keep what the table summarises beside the bot log, for whoever must find out why:
+    ``faults.jsonl`` (one fault a line, times on the soak's clock) and ``rss.csv`` (seconds
+    since start, bot and simulator RSS in bytes; the simulator's empty when in-process)."""
+    with (workdir / "faults.jsonl").open("w") as out:
+        for record in records:
+            line = attrs.asdict(record) | {
+                "kind": record.kind.value,
+                "seconds_to_recover": record.seconds_to_recover,
+            }
+            out.write(json.dumps(line) + "\n")
+    sim_by_second = {round(at): value for at, value in sim_rss}
+    with (workdir / "rss.csv").open("w") as out:
+        out.write("seconds,bot_rss_bytes,simulator_rss_bytes\n")
+        for at, value in bot_rss:
+            sim = sim_by_second.get(round(at), "")
+            out.write(f"{at:.1f},{value:.0f},{sim if sim == '' else f'{sim:.0f}'}\n")
 
 
 async def _warm_up(handle: BotHandle, observer: Observer, seconds: float) -> None:
