@@ -117,7 +117,6 @@ def ticker_data(sim: Simulator, pair: Pair) -> dict[str, Any]:
 
 
 def trade_data(sim: Simulator, pair: Pair, trade: Trade) -> dict[str, Any]:
-    settings = sim.model.settings
     return {
         "symbol": pair.symbol,
         "side": trade.side,
@@ -125,7 +124,7 @@ def trade_data(sim: Simulator, pair: Pair, trade: Trade) -> dict[str, Any]:
         "qty": units_to_json(trade.lots, pair.qty_precision),
         "ord_type": trade.ord_type,
         "trade_id": trade.trade_id,
-        "timestamp": rfc3339(settings.start_time + trade.tick * settings.tick_seconds),
+        "timestamp": rfc3339(sim.model.time_of(trade.tick)),
     }
 
 

@@ -152,6 +152,8 @@ class MarketModel:
         self.settings = settings or MarketSettings()
         self.seed = seed
         self.tick = 0
+        self.skipped_seconds = 0.0
+        """Wall seconds the server skipped after a stall (:meth:`skip`): stamps keep up."""
         self._random = random.Random(seed)  # noqa: S311 - a market model, not cryptography
         self._log_price = {a.name: math.log(a.usd_price) for a in universe.assets}
         self._links = SpreadLinks(
@@ -203,7 +205,24 @@ class MarketModel:
 
     def now(self) -> float:
         """Simulated unix time of the current tick."""
-        return self.settings.start_time + self.tick * self.settings.tick_seconds
+        return self.time_of(self.tick)
+
+    def time_of(self, tick: int) -> float:
+        """Simulated unix time of ``tick``: ``start_time`` plus its ticks, plus any time
+        skipped (a tick stamped before a skip is shifted by it too: stamps stay ordered)."""
+        return self.settings.start_time + tick * self.settings.tick_seconds + self.skipped_seconds
+
+    def skip(self, seconds: float) -> None:
+        """Move the clock ``seconds`` ahead without ticking: the server stalled that long
+        and will not burst the missed ticks, but its stamps must stay on the wall clock
+        (Kraken stamps real time; a stamp that fell behind reads as exchange lag).
+
+        Raises:
+            ValueError: ``seconds`` is negative or not finite.
+        """
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError(f"can only skip a finite time ahead, got {seconds}")
+        self.skipped_seconds += seconds
 
     def _state(self, symbol: str) -> _PairState:
         try:

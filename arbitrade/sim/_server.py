@@ -194,7 +194,8 @@ async def _tick(sim: Simulator) -> None:
         await trio.sleep_until(next_at)
         sim.step()
         behind = trio.current_time() - next_at
-        if behind > 10 * interval:  # the machine stalled: skip ahead rather than burst
+        if behind > 10 * interval:  # the machine stalled: skip ahead rather than burst,
+            sim.model.skip(behind)  # and keep the stamps on the wall clock
             next_at = trio.current_time()
 
 

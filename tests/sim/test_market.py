@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import pytest
+import trio
+import trio.testing
 
-from arbitrade.sim import MarketModel, MarketSettings, Side, book_checksum, build_universe
-from tests.sim.conftest import SMALL_SYMBOLS
+from arbitrade.sim import (
+    MarketModel,
+    MarketSettings,
+    Side,
+    Simulator,
+    book_checksum,
+    build_universe,
+)
+from arbitrade.sim._server import _tick
+from tests.sim.conftest import SMALL_SYMBOLS, small_config
 
 
 def _fingerprint(model: MarketModel, ticks: int) -> list[tuple[int, ...]]:
@@ -134,3 +144,29 @@ class TestBookSize:
             return (prices[-1] - prices[0]) / (len(prices) - 1)
 
         assert mean_gap(50) == pytest.approx(mean_gap(200), rel=0.3)
+
+
+class TestClock:
+    async def test_tick_loop_when_machine_stalls_skips_ahead_and_keeps_stamps_on_time(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """After a 5 s stall the server does not burst the missed ticks, and the model's
+        stamps move on with the wall clock instead of falling 5 s behind for good."""
+        sim = Simulator(small_config(ticking=False), clock=lambda: 1_700_000_000.0)
+        start = sim.model.now()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_tick, sim)
+            await trio.sleep(1.0)
+            ticks_before = sim.model.tick
+            autojump_clock.jump(5.0)  # the process was not scheduled for 5 s
+            await trio.sleep(1.0)
+            nursery.cancel_scope.cancel()
+        elapsed = trio.current_time()
+        assert sim.model.tick - ticks_before < 1.5 / 0.02  # no burst of 250 missed ticks
+        assert sim.model.now() - start == pytest.approx(elapsed, abs=0.1)
+
+    def test_skip_when_negative_raises(self) -> None:
+        """Time only moves ahead."""
+        model = MarketModel(build_universe(only=SMALL_SYMBOLS), seed=1)
+        with pytest.raises(ValueError, match="ahead"):
+            model.skip(-1.0)
