@@ -15,6 +15,7 @@ import itertools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
+from functools import partial
 from typing import Final
 
 import attrs
@@ -37,6 +38,19 @@ def default_capital(components: Components) -> Decimal:
     are worth slightly more than the start amount)."""
     risk = components.risk
     return min(risk.max_cycle_notional, risk.max_leg_notional) * Decimal("0.9")
+
+
+def position_fx_pairs(components: Components) -> tuple[str, ...]:
+    """The FX pairs that value positions held across cycles in home: the stat-arb pairs'
+    ``y_fx`` / ``x_fx`` (the portfolio records their mids from the start)."""
+    pairs = components.stat_arb.pairs
+    return tuple(dict.fromkeys(fx for pair in pairs for fx in (pair.y_fx, pair.x_fx) if fx))
+
+
+def position_symbols(components: Components) -> frozenset[str]:
+    """Every pair whose book tops the portfolio reads: the stat-arb legs (marks of open
+    positions) and their FX pairs (rates into home)."""
+    return frozenset(symbol for pair in components.stat_arb.pairs for symbol in pair.symbols)
 
 
 def engine_tree(
@@ -119,6 +133,8 @@ def engine_tree(
             initial_balances=initial_balances,
             wall_clock=wall_clock,
             unfinished_orders=unfinished_orders,
+            book_feed=f"{ROOT}/market/{BOOK_FEED}",
+            fx_pairs=position_fx_pairs(components),
         ),
         market,
         SupervisorSpec(
@@ -158,7 +174,8 @@ async def run_tree_io(
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Route bus topics into the tree's mailboxes until cancelled (the trading actors' and
-    the stat-arb strategy's inputs); reports started once every route exists.
+    the stat-arb strategy's inputs; the portfolio gets the tops of
+    :func:`position_symbols`); reports started once every route exists.
 
     If the stat-arb actor is stopped for good its forwarding ends quietly; the trading routes
     end with their actors (see :func:`~arbitrade.execution.run_trading_io`).
@@ -166,7 +183,15 @@ async def run_tree_io(
     lookup = system.registry.lookup
     async with trio.open_nursery() as nursery:
         await nursery.start(
-            run_trading_io, system.bus, lookup, venue, components.execution, f"{ROOT}/trading"
+            partial(
+                run_trading_io,
+                system.bus,
+                lookup,
+                venue,
+                components.execution,
+                f"{ROOT}/trading",
+                portfolio_symbols=position_symbols(components),
+            )
         )
         await nursery.start(
             forward_inputs,

@@ -23,7 +23,7 @@ today's PnL in one :class:`~arbitrade.risk.RiskMemory` made here.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
@@ -84,6 +84,8 @@ def trading_children(
     initial_balances: Mapping[str, Decimal] | None = None,
     wall_clock: Callable[[], float] = time.time,
     unfinished_orders: Sequence[OrderUpdate] = (),
+    book_feed: str | None = None,
+    fx_pairs: Sequence[str] = (),
 ) -> list[ChildSpec]:
     """Child specs of the executor, the portfolio and the risk gate, in start order.
 
@@ -92,6 +94,10 @@ def trading_children(
     share one :class:`~arbitrade.execution.ExecutorMemory` (its restarts resume orders);
     ``unfinished_orders`` (live mode: :func:`~arbitrade.execution.load_unfinished_orders` of
     the database, read before the writer opens it) are resolved by the executor's first start.
+    ``fx_pairs`` (the stat-arb pairs' FX pairs) value the portfolio's positions quoted in
+    another currency than home: route their tops to it (``run_trading_io``'s
+    ``portfolio_symbols``).
+    ``book_feed`` (the book feed's path) is where the gate catches up book states on start.
     """
     return [
         ChildSpec(
@@ -113,13 +119,19 @@ def trading_children(
                 "balance_source": venue.balances,
                 "initial_balances": initial_balances,
                 "wall_clock": wall_clock,
+                "fx_pairs": tuple(fx_pairs),
             },
         ),
         ChildSpec(
             RISK_GATE,
             factory=RiskGate,
             args=(risk,),
-            kwargs={"executor": EXECUTOR, "wall_clock": wall_clock, "memory": RiskMemory()},
+            kwargs={
+                "executor": EXECUTOR,
+                "wall_clock": wall_clock,
+                "memory": RiskMemory(),
+                "book_feed": book_feed,
+            },
             mailbox=Mailbox(capacity=10_000),
         ),
     ]
@@ -134,6 +146,8 @@ def trading_supervisor(
     initial_balances: Mapping[str, Decimal] | None = None,
     wall_clock: Callable[[], float] = time.time,
     unfinished_orders: Sequence[OrderUpdate] = (),
+    book_feed: str | None = None,
+    fx_pairs: Sequence[str] = (),
 ) -> SupervisorSpec:
     """The three trading actors under one rest-for-one supervisor (see
     :func:`trading_children` for the arguments)."""
@@ -146,6 +160,8 @@ def trading_supervisor(
             initial_balances=initial_balances,
             wall_clock=wall_clock,
             unfinished_orders=unfinished_orders,
+            book_feed=book_feed,
+            fx_pairs=fx_pairs,
         ),
         strategy=Strategy.REST_FOR_ONE,
         intensity=Intensity(max_restarts=3, within=60.0),
@@ -157,6 +173,32 @@ async def _pump(subscription: Subscription, ref: Ref[Any]) -> None:
         try:
             async for message in subscription:
                 await ref.send(message)
+        except ActorStopped:
+            return
+
+
+async def _pump_tops(
+    subscription: Subscription, executor: Ref[Any], portfolio: Ref[Any], wanted: frozenset[str]
+) -> None:
+    """Book tops to the executor, and those of ``wanted`` symbols to the portfolio too.
+
+    One pump for both, so a top the portfolio does not want costs one set lookup and no
+    queue or task of its own. The portfolio is offered a top without waiting: while its
+    mailbox is full tops are skipped (a newer one follows), and once it is stopped for good
+    it is offered none; the executor's tops go on either way.
+    """
+    to_portfolio = True
+    with subscription:
+        try:
+            async for top in subscription:
+                if to_portfolio and top.symbol in wanted:
+                    try:
+                        portfolio.send_nowait(top)
+                    except trio.WouldBlock:  # MailboxFull: busy; the next top will do
+                        pass
+                    except ActorStopped:
+                        to_portfolio = False
+                await executor.send(top)
         except ActorStopped:
             return
 
@@ -188,13 +230,17 @@ async def run_trading_io(
     prefix: str,
     *,
     book_capacity: int = 1000,
+    portfolio_symbols: Collection[str] = (),
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Forward the trading actors' inputs until cancelled.
 
     Bus topics go losslessly to the gate and the portfolio; book tops go lossy-latest to the
-    executor (only the newest top of a pair matters there); the venue's events go to the
-    executor, and its audit events (a venue with ``audit_events``, the live one) to the bus;
+    executor (only the newest top of a pair matters there), and those of
+    ``portfolio_symbols`` (the stat-arb legs and FX pairs: the portfolio's marks and FX
+    rates) to the portfolio as well, skipped while its mailbox is full (no other top reaches
+    it); the venue's events go to the executor, and its audit events (a venue with
+    ``audit_events``, the live one) to the bus;
     timers send the executor's watchdog ticks and the portfolio's snapshot and balance refresh
     beats. ``prefix`` is the trading supervisor's path (``root/trading``).
     Reports started once every subscription exists (nothing published after is missed) and
@@ -203,15 +249,16 @@ async def run_trading_io(
     executor = lookup(f"{prefix}/{EXECUTOR}")
     portfolio = lookup(f"{prefix}/{PORTFOLIO}")
     gate = lookup(f"{prefix}/{RISK_GATE}")
-    routes: list[tuple[Subscription, Ref[Any]]] = [
-        (bus.subscribe(TOPIC_BOOK_TOP, LossyLatest(book_capacity)), executor),
-    ]
+    tops = bus.subscribe(TOPIC_BOOK_TOP, LossyLatest(book_capacity))
+    routes: list[tuple[Subscription, Ref[Any]]] = [] if portfolio_symbols else [(tops, executor)]
     routes += [(bus.subscribe(topic, Lossless()), executor) for topic in EXECUTOR_INPUTS]
     routes += [(bus.subscribe(topic, Lossless()), gate) for topic in RISK_GATE_INPUTS]
     routes += [(bus.subscribe(topic, Lossless()), portfolio) for topic in PORTFOLIO_INPUTS]
     async with trio.open_nursery() as nursery:
         for subscription, ref in routes:
             nursery.start_soon(_pump, subscription, ref)
+        if portfolio_symbols:
+            nursery.start_soon(_pump_tops, tops, executor, portfolio, frozenset(portfolio_symbols))
         nursery.start_soon(_pump_venue, venue.events, executor)
         if isinstance(venue, AuditingVenue):  # the live venue's REST errors, stalls, reconnects
             nursery.start_soon(publish_venue_audit, venue.audit_events, bus)

@@ -1,12 +1,15 @@
 """The risk gate: the only way from an opportunity to the executor.
 
-Layering: ``_settings`` (limits) and ``_legs`` (exact cycle arithmetic) feed ``_checks`` (pure
-functions), which ``_gate`` (state, no clock) runs; the actor wraps the core. Nothing here
-imports a venue or the executor: modes stay out of the engines.
+Layering: ``_settings`` (limits), ``_legs`` (exact cycle arithmetic) and ``_book_states`` (each
+book's health as the book feed announced it) feed ``_checks`` (pure functions), which ``_gate``
+(state, no clock) runs; the actor wraps the core. Nothing here imports a venue or the
+executor: modes stay out of the engines.
 """
 
 from arbitrade.risk._actor import GetRiskView as GetRiskView
 from arbitrade.risk._actor import RiskGate as RiskGate
+from arbitrade.risk._book_states import BookStates as BookStates
+from arbitrade.risk._book_states import caught_up_states as caught_up_states
 from arbitrade.risk._checks import CHECKS as CHECKS
 from arbitrade.risk._checks import CLOSE_CHECKS as CLOSE_CHECKS
 from arbitrade.risk._checks import Rejection as Rejection

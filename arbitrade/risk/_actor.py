@@ -1,9 +1,13 @@
 """The RiskGate actor: the only way from an opportunity to the executor.
 
-Inputs (forward them into its mailbox; see ``arbitrade.execution.forward_trading_inputs``):
+Inputs (forward them into its mailbox; see ``arbitrade.execution.run_trading_io``):
 ``Opportunity`` and stat-arb ``ClosePosition`` (``TOPIC_OPPORTUNITIES``), ``OrderUpdate``
 (``TOPIC_ORDERS``), ``CycleFinished`` (``TOPIC_CYCLES``), ``PortfolioSnapshot``
-(``TOPIC_PORTFOLIO``) and ``ControlChanged`` (``TOPIC_CONTROL``). Outputs: ``RiskAccepted``
+(``TOPIC_PORTFOLIO``) and ``ControlChanged`` (``TOPIC_CONTROL``). The gate subscribes to
+``BookStateChanged`` (``TOPIC_BOOK_STATE``) itself, on every start, so the subscription
+exists before it asks the book feed (``book_feed``) what it missed: the routes above are made
+only after the whole tree has started, and a restarted gate would miss the states announced
+while it was down. Outputs: ``RiskAccepted``
 sent to the executor (found by name when first needed) and published with ``RiskRejected`` on
 ``TOPIC_RISK_DECISIONS``; one ``AuditEvent`` per decision and control change on
 ``TOPIC_AUDIT``; a ``ControlChanged`` on ``TOPIC_CONTROL`` when the gate itself trips the kill
@@ -19,6 +23,13 @@ risk settings changed at run time), today's PnL and the cool-downs survive in a
 :class:`~arbitrade.risk.RiskMemory` when the wiring gives one (it does); without one they
 start as configured. Nothing is accepted before the next portfolio snapshot (for want of
 balances) and the modelled rate counter starts afresh (restored live orders are charged).
+
+Book health starts unknown on every start (unknown books pass: see ``check_books_live``).
+With a ``book_feed``, a linked task asks it for its live books and whether it lags
+(:class:`~arbitrade.market.feeds.GetMarketState`, :class:`~arbitrade.market.feeds.GetFeedLag`,
+each within :data:`CATCH_UP_TIMEOUT`) and fills in the books the bus has not spoken of yet
+(``risk_gate.books_caught_up``); a feed that cannot be asked is logged as
+``risk_gate.catch_up_failed`` and its books stay unknown until announced.
 """
 
 from __future__ import annotations
@@ -30,11 +41,14 @@ from typing import Any, Final
 import attrs
 import trio
 
-from actors import Actor, ActorError, Ref
+from actors import Actor, ActorError, Lossless, Ref
+from arbitrade.market.feeds import FeedLag, GetFeedLag, GetMarketState, MarketState
 from arbitrade.messages import (
     TOPIC_AUDIT,
+    TOPIC_BOOK_STATE,
     TOPIC_CONTROL,
     TOPIC_RISK_DECISIONS,
+    BookStateChanged,
     ControlChanged,
     CycleFinished,
     Opportunity,
@@ -42,6 +56,7 @@ from arbitrade.messages import (
     PortfolioSnapshot,
     RiskAccepted,
 )
+from arbitrade.risk._book_states import caught_up_states
 from arbitrade.risk._gate import ACTOR_NAME, ControlOutcome, RiskGateCore
 from arbitrade.risk._memory import RiskMemory
 from arbitrade.risk._messages import CycleInFlight, GetCyclesInFlight
@@ -50,6 +65,15 @@ from arbitrade.strategy._stat_messages import ClosePosition
 
 RESTORE_TIMEOUT: Final = 5.0
 """Seconds a starting gate waits for the executor's cycles in flight."""
+CATCH_UP_TIMEOUT: Final = 10.0
+"""Seconds a starting gate waits for each of the book feed's answers (it may be starting)."""
+
+
+@attrs.frozen
+class _BooksCaughtUp:
+    """The book states a feed's answers imply, handed from the linked task to the loop."""
+
+    states: tuple[BookStateChanged, ...]
 
 
 @attrs.frozen
@@ -68,6 +92,8 @@ class RiskGate(Actor[Any]):
         memory: controls and today's PnL kept outside the actor; pass the same one to every
             incarnation (the wiring does) so a restart keeps them. None: a restart starts
             from the configured state.
+        book_feed: name or path of the book feed to catch up book states from on every
+            start (None: do not; books stay unknown until the feed announces them).
     """
 
     def __init__(
@@ -77,6 +103,7 @@ class RiskGate(Actor[Any]):
         executor: str = "executor",
         wall_clock: Callable[[], float] = time.time,
         memory: RiskMemory | None = None,
+        book_feed: str | None = None,
     ) -> None:
         self.core = RiskGateCore(settings)
         self._memory = memory
@@ -85,9 +112,15 @@ class RiskGate(Actor[Any]):
         self._executor: Ref[Any] | None = None
         self._wall_clock = wall_clock
         self._wall_offset = 0.0
+        self._book_feed = book_feed
 
     async def on_start(self) -> None:
         self._wall_offset = self._wall_clock() - trio.current_time()
+        # before anything can be missed: the catch-up below may only fill in what this misses
+        self.context.forward(TOPIC_BOOK_STATE, Lossless())  # straight into the mailbox
+        if self._book_feed is not None:
+            # A linked task: on the first start the feed starts after the gate.
+            self.context.start_soon(self._catch_up_books, self._book_feed)
         self.context.log.info(
             "risk_gate.started", kill_switch=self.core.kill_switch, resumed=self._resumed
         )
@@ -111,6 +144,22 @@ class RiskGate(Actor[Any]):
             )
             await self.context.publish(TOPIC_AUDIT, audit)
 
+    async def _catch_up_books(self, feed: str) -> None:
+        """Ask ``feed`` for its live books and its lag; hand the states to the loop."""
+        asked_at = trio.current_time()
+        try:
+            ref = self.context.lookup(feed)
+            market = await ref.ask(GetMarketState(), timeout=CATCH_UP_TIMEOUT)
+            lag = await ref.ask(GetFeedLag(), timeout=CATCH_UP_TIMEOUT)
+        except (ActorError, trio.TooSlowError) as error:  # not found, stopped, timed out
+            self.context.log.warning("risk_gate.catch_up_failed", feed=feed, error=str(error))
+            return
+        if not isinstance(market, MarketState):
+            self.context.log.warning("risk_gate.catch_up_failed", feed=feed, error="no state")
+            return
+        lag = lag if isinstance(lag, FeedLag) else None
+        await self.context.ref.send(_BooksCaughtUp(caught_up_states(market, lag, asked_at)))
+
     def _executor_ref(self) -> Ref[Any]:
         if self._executor is None:
             self._executor = self.context.lookup(self._executor_name)
@@ -123,6 +172,8 @@ class RiskGate(Actor[Any]):
             await self._decide(message, now, wall, closing=False)
         elif isinstance(message, ClosePosition):
             await self._decide(message.opportunity, now, wall, closing=True)
+        elif isinstance(message, BookStateChanged):
+            self.core.on_book_state(message)
         elif isinstance(message, OrderUpdate):
             self.core.on_order_update(message, now)
         elif isinstance(message, CycleFinished):
@@ -134,6 +185,11 @@ class RiskGate(Actor[Any]):
                 await self._obey(self.core.apply_control(message, now, wall))
         elif isinstance(message, GetRiskView):
             return self.core.view(now, wall)
+        elif isinstance(message, _BooksCaughtUp):
+            filled = self.core.catch_up_books(message.states)
+            self.context.log.info(
+                "risk_gate.books_caught_up", answered=len(message.states), filled=filled
+            )
         else:
             self.context.log.warning("risk_gate.unexpected_message", type=type(message).__name__)
         if self._memory is not None and isinstance(message, CycleFinished | ControlChanged):

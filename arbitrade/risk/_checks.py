@@ -16,7 +16,7 @@ from typing import Final
 
 import attrs
 
-from arbitrade.messages import Opportunity
+from arbitrade.messages import BookHealth, BookStateChanged, Opportunity
 from arbitrade.risk._legs import leg_home_notionals, net_home_profit, spend_by_asset
 from arbitrade.risk._rate_counter import ADD_ORDER_COST, TIER_LIMITS
 from arbitrade.risk._settings import RiskSettings
@@ -33,6 +33,7 @@ class RejectReason(enum.StrEnum):
     HOME_MISMATCH = "home_mismatch"
     DAILY_LOSS = "daily_loss_limit"
     COOLDOWN = "cooldown"
+    BOOK_NOT_LIVE = "book_not_live"
     STALE_BOOK = "stale_book"
     MIN_PROFIT = "min_profit"
     CYCLE_NOTIONAL = "max_cycle_notional"
@@ -70,6 +71,8 @@ class RiskView:
     """The modelled trading rate counter per symbol, now."""
     cooldown_until: Mapping[str, float] = attrs.field(factory=dict)
     """Trio time until which each symbol is cooling down after a failed cycle."""
+    book_states: Mapping[str, BookStateChanged] = attrs.field(factory=dict)
+    """The book feed's latest announcement for each book (a book absent: none seen yet)."""
 
 
 Check = Callable[[Opportunity, RiskView, RiskSettings], Rejection | None]
@@ -139,6 +142,40 @@ def check_cooldown(opp: Opportunity, view: RiskView, cfg: RiskSettings) -> Rejec
         if until is not None and view.now < until:
             return _reject(
                 RejectReason.COOLDOWN, symbol=leg.symbol, remaining_s=round(until - view.now, 3)
+            )
+    return None
+
+
+def check_books_live(opp: Opportunity, view: RiskView, cfg: RiskSettings) -> Rejection | None:
+    """Every leg's book must be live now, as the book feed last announced it.
+
+    The book feed says a book is stale while it reads more than ``max_lag`` behind the
+    exchange, and resyncing after a checksum mismatch or when it stopped: our receive times
+    (:func:`check_book_age`) cannot show either, so an opportunity detected before the feed
+    fell behind would otherwise pass. The first leg whose book is not live is reported with
+    its symbol, its health, the feed's reason and how long ago the feed said so.
+
+    A book with no state seen yet passes: unit tests and scripted venues publish none, and a
+    starting gate catches up from the feed (see ``RiskGate``) rather than refusing every book
+    until each one is announced. Closing a position (:data:`CLOSE_CHECKS`) is not exempt: a
+    close priced on a book we know is behind or wrong may leave one leg resting and the other
+    filled, a naked position worse than the hedged one; the strategy retries the close after
+    its back-off, and the feed publishes fresh tops the moment its books are live again
+    (ADR 15).
+    """
+    states = view.book_states
+    if not states:
+        return None
+    for index, leg in enumerate(opp.legs):
+        state = states.get(leg.symbol)
+        if state is not None and state.health is not BookHealth.LIVE:
+            return _reject(
+                RejectReason.BOOK_NOT_LIVE,
+                leg=index,
+                symbol=leg.symbol,
+                health=state.health.value,
+                cause=state.reason,
+                since_s=round(max(0.0, view.now - state.at), 6),
             )
     return None
 
@@ -261,6 +298,7 @@ CHECKS: Final[tuple[Check, ...]] = (
     check_home,
     check_daily_loss,
     check_cooldown,
+    check_books_live,
     check_book_age,
     check_min_profit,
     check_cycle_notional,
@@ -275,13 +313,15 @@ CHECKS: Final[tuple[Check, ...]] = (
 CLOSE_CHECKS: Final[tuple[Check, ...]] = (
     check_kill_switch,
     check_well_formed,
+    check_books_live,
     check_book_age,
     check_open_orders,
     check_balances,
     check_rate_budget,
 )
 """Checks for orders that reduce exposure (closing a position): no strategy mode, profit,
-cool-down, notional or daily loss check, since refusing them would keep risk on."""
+cool-down, notional or daily loss check, since refusing them would keep risk on. The book
+checks stay (a close is priced on the books too: see :func:`check_books_live`)."""
 
 
 def evaluate(

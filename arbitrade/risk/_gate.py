@@ -2,9 +2,10 @@
 
 :class:`RiskGateCore` keeps what the checks need: the kill switch, strategy modes, today's
 realised PnL, balances from the portfolio less what accepted cycles reserved, live orders and
-cycles, per-pair cool-downs and the modelled trading rate counter. :meth:`RiskGateCore.decide`
-turns an opportunity into RiskAccepted or RiskRejected plus one AuditEvent; the other methods
-fold in what the executor and the portfolio publish. The actor in ``_actor.py`` only routes.
+cycles, per-pair cool-downs, the modelled trading rate counter and each book's health as the
+book feed announced it. :meth:`RiskGateCore.decide` turns an opportunity into RiskAccepted or
+RiskRejected plus one AuditEvent; the other methods fold in what the executor, the portfolio
+and the book feed publish. The actor in ``_actor.py`` only routes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import orjson
 from arbitrade.config import ConfigError, structure_component
 from arbitrade.messages import (
     AuditEvent,
+    BookStateChanged,
     ControlChanged,
     CycleFinished,
     Opportunity,
@@ -31,6 +33,7 @@ from arbitrade.messages import (
     RiskRejected,
     StrategyMode,
 )
+from arbitrade.risk._book_states import BookStates
 from arbitrade.risk._checks import CHECKS, CLOSE_CHECKS, Rejection, RejectReason, RiskView, evaluate
 from arbitrade.risk._legs import net_home_profit, spend_by_asset
 from arbitrade.risk._memory import RiskMemory
@@ -151,6 +154,7 @@ class RiskGateCore:
         self._cooldown_until: dict[str, float] = {}
         self._pnl_day = ""
         self._pnl_today = Decimal(0)
+        self.books = BookStates()
 
     # --- memory across restarts ----------------------------------------------------------------
     def save(self, memory: RiskMemory) -> None:
@@ -210,12 +214,14 @@ class RiskGateCore:
             available = self.available()
             counters = self.rate_counter.snapshot(now)
             cooldowns = dict(self._cooldown_until)
+            books = self.books.snapshot()
         else:
             symbols = {leg.symbol for leg in opportunity.legs}
             assets = {leg.from_asset for leg in opportunity.legs}
             available = self._available(assets)
             counters = {symbol: self.rate_counter.value(symbol, now) for symbol in symbols}
             cooldowns = {s: self._cooldown_until[s] for s in symbols if s in self._cooldown_until}
+            books = self.books.of(symbols)
         return RiskView(
             now=now,
             kill_switch=self.kill_switch,
@@ -229,6 +235,7 @@ class RiskGateCore:
             available=available,
             rate_counters=counters,
             cooldown_until=cooldowns,
+            book_states=books,
         )
 
     def _disabled_view(self) -> frozenset[str]:
@@ -336,6 +343,15 @@ class RiskGateCore:
         return Decision(verdict, audit)
 
     # --- folding in the world ----------------------------------------------------------------
+    def on_book_state(self, change: BookStateChanged) -> None:
+        """Take the book feed's latest word on one book (checked by ``check_books_live``)."""
+        self.books.apply(change)
+
+    def catch_up_books(self, states: Iterable[BookStateChanged]) -> int:
+        """Fill in the books not heard about yet from ``states`` (a feed's answer on start);
+        returns how many were filled in (see :meth:`BookStates.catch_up`)."""
+        return self.books.catch_up(states)
+
     def on_portfolio(self, snapshot: PortfolioSnapshot) -> None:
         """Take the portfolio's balances as the truth (reservations stay on top of them)."""
         self._balances = dict(snapshot.balances)

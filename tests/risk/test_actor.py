@@ -17,6 +17,8 @@ from arbitrade.messages import (
     TOPIC_CONTROL,
     TOPIC_RISK_DECISIONS,
     AuditEvent,
+    BookHealth,
+    BookStateChanged,
     ControlChanged,
     CycleFinished,
     PortfolioSnapshot,
@@ -101,6 +103,13 @@ SCENARIOS: list[Any] = [
     ),
     pytest.param(
         {}, [make_opportunity(id="first"), lost("first", "-1")], {}, "cooldown", id="cooldown"
+    ),
+    pytest.param(
+        {},
+        [BookStateChanged("ETH/BTC", BookHealth.STALE, "feed lagging", 0.0)],
+        {},
+        "book_not_live",
+        id="book_not_live",
     ),
     pytest.param({}, [], {"book_ages": (0.1, 5.0, 0.1)}, "stale_book", id="stale_book"),
     pytest.param({}, [], {"legs": triangle_legs(eth_usd="2515")}, "min_profit", id="min_profit"),
