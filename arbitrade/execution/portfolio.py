@@ -13,10 +13,13 @@ where the executor's per-cycle PnL falls short: it values what a cycle leaves be
 cycle's own prices, so an entry and its close each book only their fees and the spread's gain
 or loss never shows. For cycles whose id marks them as position cycles
 (:data:`POSITION_CYCLE_PREFIXES`), the book keeps a :class:`PositionLedger` instead: average
-cost per pair quoted in home, realised PnL on every fill that reduces a position (price minus
-average cost, times the quantity closed) less every fill's fee, booked when the cycle
-finishes; open positions are marked to the latest book mid (``BookTop``, when routed to the
-actor) or else the latest fill price, as unrealised PnL (:meth:`PortfolioBook.positions`).
+cost per pair in the pair's own quote currency, realised PnL on every fill that reduces a
+position (price minus average cost, times the quantity closed) less every fill's fee,
+converted to home at the FX rate known when the fill arrives (a pair quoted in another
+currency, stat-arb's FX-joined legs: the mid of ``QUOTE/HOME``'s latest book top), booked
+when the cycle finishes; open positions are marked to the latest book mid (``BookTop``, when
+routed to the actor: :func:`~arbitrade.execution.run_trading_io`'s ``portfolio_symbols``) or
+else the latest fill price, as unrealised PnL (:meth:`PortfolioBook.positions`).
 
 A refresh is the truth at the moment the venue answered: a fill already counted by the
 venue but delivered after the answer is counted twice until the next refresh (rare: the
@@ -28,7 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, Final
 
@@ -78,13 +81,25 @@ class PortfolioBook:
     """Balances and realised PnL; see the module docstring.
 
     A fill is counted once per ``exec_id``; a cycle once per ``cycle_id``. A position
-    cycle's PnL is the ledger's (fills' realised PnL less their fees), not the executor's,
-    except when one of its fills is on a pair not quoted in home (a stat-arb pair joined
-    through an FX pair): the ledger cannot value that fill, so the cycle books the executor's
-    PnL as before and ``portfolio.position_unvalued`` is logged. Such pairs are not yet
-    accounted honestly: fills of the cycle the ledger could value stay in it. A fill of a
-    position cycle that arrives after its cycle was booked is booked at once, on the day of
-    the last booked cycle.
+    cycle's PnL is the ledger's (fills' realised PnL less their fees, in home), not the
+    executor's. Fallback: when one of its fills cannot be valued in home (a pair quoted in
+    another currency before any top of its FX pair was seen, or a fee charged in a third
+    currency), the cycle books the executor's PnL instead and ``portfolio.position_unvalued``
+    is logged, naming the FX pair that was missing. The ledger still follows such a fill's
+    position when it can (only the fee's currency stops it), so a later close realises
+    against the right average. A fill of a position cycle that arrives after its cycle was
+    booked is booked at once, on the day of the last booked cycle (a late fill that cannot
+    be valued then is logged and not booked).
+
+    Args:
+        home: the home currency.
+        balances: the balances to start from.
+        position_prefixes: cycle ids of position cycles.
+        fx_pairs: FX pairs the ledger records rates of from the start (the stat-arb pairs'
+            ``y_fx`` / ``x_fx``), so a first fill in their currency is valued.
+
+    Raises:
+        ValueError: a pair in ``fx_pairs`` does not trade a currency against home.
     """
 
     def __init__(
@@ -93,13 +108,14 @@ class PortfolioBook:
         balances: Mapping[str, Decimal] | None = None,
         *,
         position_prefixes: tuple[str, ...] = POSITION_CYCLE_PREFIXES,
+        fx_pairs: Iterable[str] = (),
     ) -> None:
         self.home = home
         self.balances: dict[str, Decimal] = dict(balances or {})
         self.pnl_by_day: dict[str, Decimal] = {}
         self.pnl_by_cycle: OrderedDict[str, Decimal] = OrderedDict()
         self.realised_total = Decimal(0)
-        self.ledger = PositionLedger(home)
+        self.ledger = PositionLedger(home, fx_pairs=fx_pairs)
         self._position_prefixes = position_prefixes
         self._pending: dict[str, Decimal] = {}
         """Ledger PnL of position cycles not yet finished, by cycle id."""
@@ -117,16 +133,38 @@ class PortfolioBook:
             self.balances[asset] = self.balances.get(asset, Decimal(0)) + amount
         if not is_position_cycle(fill.cycle_id, self._position_prefixes):
             return
-        if not self.ledger.values(fill):
-            self._unvalued.add(fill.cycle_id)
-            log.warning("portfolio.position_unvalued", cycle_id=fill.cycle_id, symbol=fill.symbol)
-            return
-        pnl = self.ledger.apply(fill)
-        if fill.cycle_id in self.pnl_by_cycle:  # late: its cycle is already booked
+        pnl = self.ledger.track(fill) if self.ledger.holds(fill) else None
+        booked = fill.cycle_id in self.pnl_by_cycle  # late: its cycle is already booked
+        if pnl is None:
+            self._log_unvalued(fill, booked)
+            if not booked:
+                self._unvalued.add(fill.cycle_id)
+        elif booked:
             self.pnl_by_cycle[fill.cycle_id] += pnl
             self._book(self._last_day, pnl)
         else:
             self._pending[fill.cycle_id] = self._pending.get(fill.cycle_id, Decimal(0)) + pnl
+
+    def _log_unvalued(self, fill: Fill, late: bool) -> None:
+        quote = fill.symbol.partition("/")[2]
+        if not self.ledger.holds(fill):
+            log.warning(
+                "portfolio.position_unvalued",
+                cycle_id=fill.cycle_id,
+                symbol=fill.symbol,
+                reason="fee_asset",
+                fee_asset=fill.fee_asset,
+                late=late,
+            )
+        else:
+            log.warning(
+                "portfolio.position_unvalued",
+                cycle_id=fill.cycle_id,
+                symbol=fill.symbol,
+                reason="no_fx_rate",
+                fx_pair=self.ledger.rates.pair_for(quote),
+                late=late,
+            )
 
     def apply_cycle(self, finished: CycleFinished, wall: float) -> None:
         """Book a cycle's realised PnL on its UTC day (ignored if already booked)."""
@@ -150,7 +188,8 @@ class PortfolioBook:
         self.realised_total += pnl
 
     def mark(self, top: BookTop) -> None:
-        """Mark an open position's pair to the mid of ``top`` (other pairs are ignored)."""
+        """Mark an open position's pair to the mid of ``top``, or take it as an FX rate if it
+        converts a watched currency into home (other pairs are ignored)."""
         self.ledger.mark_book(top)
 
     def positions(self) -> tuple[OpenPosition, ...]:
@@ -158,7 +197,8 @@ class PortfolioBook:
         return self.ledger.positions()
 
     def unrealised_total(self) -> Decimal:
-        """Unrealised PnL of every open position, in home."""
+        """Unrealised PnL of every open position, in home (a position quoted in a currency
+        with no known rate yet counts as zero: see :attr:`OpenPosition.fx_rate`)."""
         return sum((position.unrealised_pnl for position in self.ledger.positions()), Decimal(0))
 
     def replace_balances(self, balances: Mapping[str, Decimal]) -> None:
@@ -212,6 +252,11 @@ class Portfolio(Actor[Any]):
             on every ``RefreshBalances``. A ``VenueUnavailable`` keeps the balances it has.
         initial_balances: used when there is no source (or it is unavailable at start).
         wall_clock: Unix time source, read once at start (snapshot ``at_wall`` and PnL days).
+        fx_pairs: FX pairs whose book tops value positions quoted in another currency than
+            home (see :class:`PortfolioBook`); their tops must be routed to the actor.
+
+    Raises:
+        ValueError: a pair in ``fx_pairs`` does not trade a currency against home.
     """
 
     def __init__(
@@ -221,8 +266,9 @@ class Portfolio(Actor[Any]):
         balance_source: BalanceSource | None = None,
         initial_balances: Mapping[str, Decimal] | None = None,
         wall_clock: Callable[[], float] = time.time,
+        fx_pairs: Iterable[str] = (),
     ) -> None:
-        self.book = PortfolioBook(home, initial_balances)
+        self.book = PortfolioBook(home, initial_balances, fx_pairs=fx_pairs)
         self._source = balance_source
         self._wall_clock = wall_clock
         self._wall_offset = 0.0
