@@ -17,8 +17,12 @@ import trio
 import trio.testing
 
 import actors.testing
-from actors import Actor, ChildSpec, Lossless
+from actors import Actor, ChildSpec, Lossless, SupervisorSpec
+from arbitrade.components import load_components
+from arbitrade.engines import engine_tree
+from arbitrade.execution import ScriptedVenue, silent
 from arbitrade.market.feeds import FeedLag, GetFeedLag, GetMarketState, MarketState
+from arbitrade.market.wiring import BOOK_FEED
 from arbitrade.messages import (
     TOPIC_AUDIT,
     TOPIC_BOOK_STATE,
@@ -382,6 +386,25 @@ class TestGateActor:
             caught = [entry for entry in logs if entry["event"] == "risk_gate.books_caught_up"]
             assert caught[0]["filled"] == len(SYMBOLS)
 
+    async def test_restart_when_feed_lagging_catches_up_again(
+        self, autojump_clock: trio.testing.MockClock
+    ) -> None:
+        """A restarted gate forgets book states and asks the feed again: still refused."""
+        async with actors.testing.open_harness() as harness:
+            market = MarketState(UNIVERSE, ())
+            feed = harness.probe("root/feed.book", reply=feed_reply(market, FeedLag(lagging=True)))
+            gate = Gate(harness)
+            await gate.start(book_feed="feed.book")
+            await gate.wait_for_books(len(SYMBOLS))
+            await harness.crash(gate.ref)
+            await gate.ref.send(SNAPSHOT)
+            await gate.wait_for_books(len(SYMBOLS))
+            verdict = await gate.decide(now_opportunity())
+            assert isinstance(verdict, RiskRejected)
+            assert verdict.reason == "book_not_live"
+            asked = [m for m in feed.received if isinstance(m, GetMarketState)]
+            assert len(asked) == 2
+
     async def test_start_when_bus_spoke_first_keeps_the_bus_state(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
@@ -417,3 +440,17 @@ class TestGateActor:
                 verdict = await gate.decide(now_opportunity())
             assert isinstance(verdict, RiskAccepted)
             assert any(entry["event"] == "risk_gate.catch_up_failed" for entry in logs)
+
+
+class TestWiring:
+    def test_engine_tree_when_built_points_the_gate_at_the_book_feed(self) -> None:
+        """Every mode's tree gives the gate the book feed's path, and that path is in the tree."""
+        tree = engine_tree(load_components(), ScriptedVenue(silent()), market_url="ws://unused")
+        specs = {f"root/{spec.name}": spec for spec in tree.children}
+        trading, market = specs["root/trading"], specs["root/market"]
+        assert isinstance(trading, SupervisorSpec)
+        assert isinstance(market, SupervisorSpec)
+        gate = next(child for child in trading.children if child.name == "risk_gate")
+        assert isinstance(gate, ChildSpec)
+        assert gate.kwargs["book_feed"] == f"root/market/{BOOK_FEED}"
+        assert BOOK_FEED in {child.name for child in market.children}
