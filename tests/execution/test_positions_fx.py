@@ -14,6 +14,7 @@ from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
+import attrs
 import pytest
 import trio
 import trio.testing
@@ -23,6 +24,8 @@ from structlog.testing import capture_logs
 
 import actors.testing
 from actors import ChildSpec
+from arbitrade.components import load_components
+from arbitrade.engines import position_fx_pairs, position_symbols
 from arbitrade.execution import ExecutionSettings, run_trading_io
 from arbitrade.execution._fx import FxRates
 from arbitrade.execution.portfolio import (
@@ -33,6 +36,7 @@ from arbitrade.execution.portfolio import (
     PositionLedger,
 )
 from arbitrade.messages import TOPIC_BOOK_TOP, BookTop, CycleFinished, Fill, Side
+from arbitrade.strategy.stat_arb import PairSpec
 
 D = Decimal
 DAY = 1_790_000_000.0  # 2026-09-21 UTC
@@ -339,6 +343,18 @@ class TestPortfolioActorFx:
 
 
 class TestTopsRouting:
+    def test_engine_symbols_when_a_pair_is_fx_joined_name_its_legs_and_fx_pair(self) -> None:
+        """The app routes the stat-arb legs and FX pairs to the portfolio; FX pairs are
+        watched from the start."""
+        loaded = load_components()
+        pairs = (
+            PairSpec(y="ETH/USD", x="BTC/USD"),
+            PairSpec(y="BTC/USD", x="BTC/EUR", x_fx="EUR/USD"),
+        )
+        components = attrs.evolve(loaded, stat_arb=attrs.evolve(loaded.stat_arb, pairs=pairs))
+        assert position_fx_pairs(components) == ("EUR/USD",)
+        assert position_symbols(components) == {"ETH/USD", "BTC/USD", "BTC/EUR", "EUR/USD"}
+
     async def test_tops_when_routed_reach_the_portfolio_only_for_its_symbols(
         self, autojump_clock: trio.testing.MockClock
     ) -> None:
