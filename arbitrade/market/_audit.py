@@ -71,6 +71,13 @@ class AuditThrottle:
         held, _ = self._held.pop(key, (0, detail))
         return 1 + held
 
+    def drain(self) -> list[tuple[str, str, int, dict[str, Any]]]:
+        """Every held-back event now, due or not (the feed is stopping: its throttle dies
+        with this incarnation, and what it held must not die with it)."""
+        out = [(key[0], key[1], count, detail) for key, (count, detail) in self._held.items()]
+        self._held.clear()
+        return out
+
     def due(self, now: float) -> list[tuple[str, str, int, dict[str, Any]]]:
         """Held-back events whose period is over: ``(kind, subject, count, detail)`` each."""
         ready = [key for key in self._held if now - self._last[key] >= self.period]

@@ -132,6 +132,7 @@ class BookFeed(ConnectedFeed):
         self.context.start_soon(self._run, client)
 
     async def on_stop(self) -> None:
+        await super().on_stop()  # the audit events the throttle held
         # Whatever happens next, these books are not current any more. Wait (briefly) for
         # room: publish_nowait would deliver to nobody while one lossless subscriber is full.
         if not self.books:

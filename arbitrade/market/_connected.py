@@ -66,6 +66,10 @@ _STALL_MIN_SYMBOLS: Final = 50
 markets a second without an update is normal (Kraken then sends heartbeats)."""
 
 
+STOP_AUDIT_TIMEOUT: Final = 0.5
+"""Seconds a stopping feed waits for room to publish the audit events its throttle held."""
+
+
 class ConnectedFeed(Actor[Any]):
     """A supervised actor that runs one WebSocket client as a linked task.
 
@@ -179,6 +183,20 @@ class ConnectedFeed(Actor[Any]):
         if count:
             event = feed_audit(kind, self.context.path, subject, now, count=count, **detail)
             await self.context.bus.publish(TOPIC_AUDIT, event)
+
+    async def on_stop(self) -> None:
+        """Publish the audit events the throttle still holds (a crash, a dropped connection
+        or a stop must not lose them); waits for room at most ``STOP_AUDIT_TIMEOUT``."""
+        held = self._throttle.drain()
+        if not held:
+            return
+        now = trio.current_time()
+        with trio.move_on_after(STOP_AUDIT_TIMEOUT) as waited:
+            for kind, subject, count, detail in held:
+                event = feed_audit(kind, self.context.path, subject, now, count=count, **detail)
+                await self.context.bus.publish(TOPIC_AUDIT, event)
+        if waited.cancelled_caught:
+            self.context.log.warning("feed.stop_audit_dropped", held=len(held))
 
     async def _flush_audits(self) -> None:
         now = trio.current_time()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import orjson
+import trio
 
 from actors import Bus
 from actors.testing import open_harness
@@ -48,6 +49,17 @@ class TestAuditThrottle:
         assert throttle.due(4.0) == []
         assert throttle.due(5.0) == [("k", "s", 1, {"n": 2})]
         assert throttle.due(20.0) == []
+
+    def test_drain_when_feed_stops_hands_out_every_held_event_due_or_not(self) -> None:
+        """A stopping feed takes what its throttle held: nothing waits for a period that
+        will never come."""
+        throttle = AuditThrottle(period=5.0)
+        throttle.admit("k", "s", 0.0, {"n": 1})
+        throttle.admit("k", "s", 1.0, {"n": 2})
+        throttle.admit("k", "s", 1.5, {"n": 3})
+        assert throttle.drain() == [("k", "s", 2, {"n": 3})]
+        assert throttle.drain() == []
+        assert throttle.due(100.0) == []
 
 
 class TestExchangeSeconds:
@@ -88,6 +100,27 @@ class TestFeedAudit:
             rest = await until_audited(audits, "feed.bad_frame")  # after the 5 s period
             counts = [orjson.loads(a.detail)["count"] for a in (first, rest)]
             assert counts == [1, 2]
+
+    async def test_feed_when_crashed_with_events_held_back_publishes_them_on_stop(
+        self, sim: RunningSimulator, record: Callable[[Bus, str], Recorder]
+    ) -> None:
+        """Bad frames held back by the throttle are not lost when the connection drops and
+        the feed restarts: they are published as the incarnation stops, before their period."""
+        async with open_harness() as harness:
+            states = record(harness.bus, TOPIC_BOOK_STATE)
+            audits = record(harness.bus, TOPIC_AUDIT)
+            await harness.start_tree(market_tree(sim.ws_public_url))
+            await all_live(states)
+
+            sim.simulator.set_faults(garbage_frames=3)
+            first = await until_audited(audits, "feed.bad_frame")
+            while sim.simulator.faults.garbage_frames:  # noqa: ASYNC110 - a plain counter
+                await trio.sleep(0.01)
+            await trio.sleep(0.2)  # read by the feed, two of them held back
+            sim.simulator.drop_connections()
+            rest = await until_audited(audits, "feed.bad_frame")
+            assert orjson.loads(rest.detail)["count"] == 2
+            assert rest.at - first.at < 5.0  # the stop flushed it, not the period
 
     async def test_feed_when_checksum_wrong_audits_the_symbol(
         self, sim: RunningSimulator, record: Callable[[Bus, str], Recorder]
