@@ -8,7 +8,8 @@ reading of Kraken's ``time_in``/``time_out`` are also tested alone, on plain num
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import orjson
 import trio
@@ -83,17 +84,25 @@ async def until_audited(audits: Recorder, kind: str, within: float = 10.0) -> Au
     return await audits.expect(AuditEvent, lambda a: a.kind == kind, within=within)
 
 
+@asynccontextmanager
+async def live_feed(
+    sim: RunningSimulator, record: Callable[[Bus, str], Recorder]
+) -> AsyncIterator[Recorder]:
+    """The market tree on ``sim`` with every book live; yields the audit recorder."""
+    async with open_harness() as harness:
+        states = record(harness.bus, TOPIC_BOOK_STATE)
+        audits = record(harness.bus, TOPIC_AUDIT)
+        await harness.start_tree(market_tree(sim.ws_public_url))
+        await all_live(states)
+        yield audits
+
+
 class TestFeedAudit:
     async def test_feed_when_frames_are_garbage_audits_one_event_with_a_count(
         self, sim: RunningSimulator, record: Callable[[Bus, str], Recorder]
     ) -> None:
         """A burst of bad frames: one ``feed.bad_frame`` at once, the rest counted after."""
-        async with open_harness() as harness:
-            states = record(harness.bus, TOPIC_BOOK_STATE)
-            audits = record(harness.bus, TOPIC_AUDIT)
-            await harness.start_tree(market_tree(sim.ws_public_url))
-            await all_live(states)
-
+        async with live_feed(sim, record) as audits:
             sim.simulator.set_faults(garbage_frames=3)
             first = await until_audited(audits, "feed.bad_frame")
             assert (first.actor, first.subject) == (FEED_PATH, "book")
@@ -106,12 +115,7 @@ class TestFeedAudit:
     ) -> None:
         """Bad frames held back by the throttle are not lost when the connection drops and
         the feed restarts: they are published as the incarnation stops, before their period."""
-        async with open_harness() as harness:
-            states = record(harness.bus, TOPIC_BOOK_STATE)
-            audits = record(harness.bus, TOPIC_AUDIT)
-            await harness.start_tree(market_tree(sim.ws_public_url))
-            await all_live(states)
-
+        async with live_feed(sim, record) as audits:
             sim.simulator.set_faults(garbage_frames=3)
             first = await until_audited(audits, "feed.bad_frame")
             while sim.simulator.faults.garbage_frames:  # noqa: ASYNC110 - a plain counter
@@ -126,12 +130,7 @@ class TestFeedAudit:
         self, sim: RunningSimulator, record: Callable[[Bus, str], Recorder]
     ) -> None:
         """A checksum mismatch is audited with the book's symbol as subject."""
-        async with open_harness() as harness:
-            states = record(harness.bus, TOPIC_BOOK_STATE)
-            audits = record(harness.bus, TOPIC_AUDIT)
-            await harness.start_tree(market_tree(sim.ws_public_url))
-            await all_live(states)
-
+        async with live_feed(sim, record) as audits:
             sim.simulator.set_faults(corrupt_checksums=1)
             audit = await until_audited(audits, "feed.checksum_mismatch")
             assert "/" in audit.subject
@@ -140,12 +139,7 @@ class TestFeedAudit:
         self, sim: RunningSimulator, record: Callable[[Bus, str], Recorder]
     ) -> None:
         """A change of engine state is audited once, with the new state as subject."""
-        async with open_harness() as harness:
-            states = record(harness.bus, TOPIC_BOOK_STATE)
-            audits = record(harness.bus, TOPIC_AUDIT)
-            await harness.start_tree(market_tree(sim.ws_public_url))
-            await all_live(states)
-
+        async with live_feed(sim, record) as audits:
             sim.simulator.set_faults(system_status="maintenance")
             audit = await until_audited(audits, "feed.exchange_status")
             sim.simulator.set_faults(system_status="online")
@@ -158,11 +152,7 @@ class TestFeedAudit:
         self, sim: RunningSimulator, record: Callable[[Bus, str], Recorder]
     ) -> None:
         """Kraken holding requests (its own time_in/time_out) shows as ``feed.slow_ack``."""
-        async with open_harness() as harness:
-            states = record(harness.bus, TOPIC_BOOK_STATE)
-            audits = record(harness.bus, TOPIC_AUDIT)
-            await harness.start_tree(market_tree(sim.ws_public_url))
-            await all_live(states)
+        async with live_feed(sim, record) as audits:
             assert not audits_of(audits, "feed.slow_ack")
 
             sim.simulator.set_faults(ack_delay_seconds=0.3)
