@@ -139,17 +139,31 @@ class SimulatorProcess:
         self.pid: int | None = process.pid
         self._lock = trio.Lock()
         self._buffer = bytearray()
+        self.answer_timeout = 30.0
+        """Seconds the child has to answer one request."""
 
     async def _ask(self, op: str, **fields: Any) -> Any:
+        """Send one request and read its answer. The exchange is shielded from cancellation:
+        a caller's timeout that fell between the two would leave the answer in the pipe for
+        the next request to read as its own (the soak once read ``None``, the answer to a
+        ``set_faults``, as a fault count). The shield has its own deadline,
+        :attr:`answer_timeout`, after which the child counts as gone."""
         async with self._lock:
             stdin, stdout = self._process.stdin, self._process.stdout
             if stdin is None or stdout is None:
                 raise SimulatorGone("simulator process has no pipes")
-            try:
-                await stdin.send_all(orjson.dumps({"op": op, **fields}) + b"\n")
-                line = await _read_line(stdout, self._buffer)
-            except (trio.BrokenResourceError, trio.ClosedResourceError) as error:
-                raise SimulatorGone(f"simulator process: {error}") from error
+            line: bytes | None = None
+            with trio.CancelScope(shield=True), trio.move_on_after(self.answer_timeout):
+                try:
+                    await stdin.send_all(orjson.dumps({"op": op, **fields}) + b"\n")
+                    line = await _read_line(stdout, self._buffer)
+                except (trio.BrokenResourceError, trio.ClosedResourceError) as error:
+                    raise SimulatorGone(f"simulator process: {error}") from error
+            if line is None:
+                raise SimulatorGone(
+                    f"simulator process did not answer {op} in {self.answer_timeout:g} s"
+                )
+        await trio.lowlevel.checkpoint_if_cancelled()
         answer = _decode(line)
         if "error" in answer:
             raise SimulatorGone(f"simulator refused {op}: {answer['error']}")

@@ -7,12 +7,15 @@ from typing import Any
 
 import pytest
 import trio
+import trio.lowlevel
+import trio.testing
 
 from arbitrade.sim import MarketSettings, SimConfig, serve_simulator
 from arbitrade.soak._simproc import (
     InProcessSimulator,
     SimAddresses,
     SimulatorGone,
+    SimulatorProcess,
     _decode,
     simulator_process,
 )
@@ -36,7 +39,47 @@ class TestInProcess:
             nursery.cancel_scope.cancel()
 
 
+class _SlowChild:
+    """A child that answers each request line with its number, ``delay`` seconds later (or
+    never, when ``delay`` is None), over in-memory streams."""
+
+    def __init__(self, delay: float | None) -> None:
+        self.delay = delay
+        self.requests: list[bytes] = []
+        self._answers_in, self.stdout = trio.testing.memory_stream_one_way_pair()
+        self.stdin = self
+        self.pid = 4242
+
+    async def send_all(self, data: bytes) -> None:
+        self.requests.append(data)
+        if self.delay is not None:  # the request is out; its answer comes later
+            trio.lowlevel.spawn_system_task(self._answer, len(self.requests), self.delay)
+
+    async def _answer(self, number: int, delay: float) -> None:
+        await trio.sleep(delay)
+        await self._answers_in.send_all(b'{"ok": %d}\n' % number)
+
+
 class TestProtocol:
+    async def test_request_when_cancelled_half_way_leaves_no_answer_for_the_next(self) -> None:
+        """Regression (session 5 soak diagnosis): a caller's timeout between a request and its
+        answer left the answer in the pipe, and the next request read it as its own (an
+        ``int(None)`` crash of the fault injector). The exchange is now whole or not at all."""
+        child = _SlowChild(delay=0.2)
+        sim = SimulatorProcess(child, ADDRESSES)  # type: ignore[arg-type]
+        with trio.move_on_after(0.05) as scope:
+            await sim.fault("nonce_errors")
+        assert scope.cancelled_caught
+        assert await sim.fault("nonce_errors") == 2
+        assert await sim.fault("nonce_errors") == 3
+
+    async def test_child_when_silent_raises_simulator_gone(self) -> None:
+        """A child that never answers is gone after ``answer_timeout``, not awaited forever."""
+        sim = SimulatorProcess(_SlowChild(delay=None), ADDRESSES)  # type: ignore[arg-type]
+        sim.answer_timeout = 0.1
+        with pytest.raises(SimulatorGone, match=r"did not answer fault in 0\.1 s"):
+            await sim.fault("nonce_errors")
+
     def test_answer_when_not_json_raises_simulator_gone(self) -> None:
         """Garbage from the child is a loud failure, never a guess."""
         with pytest.raises(SimulatorGone, match="garbage"):
