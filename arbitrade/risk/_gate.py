@@ -51,6 +51,13 @@ CAUSE_DAILY_LOSS: Final = "daily_loss_limit"
 CLIENT_CANCEL_REASONS: Final = frozenset({"user_requested"})
 """OrderUpdate reasons that mean we cancelled (and paid Kraken's cancel penalty)."""
 _REMEMBERED_IDS: Final = 100_000
+DECIDED_HORIZON_SECONDS: Final = 300.0
+"""How long a decided opportunity id is remembered (at least; twice ``max_book_age_seconds``
+if that is longer). A decision needs every leg's book younger than ``max_book_age_seconds``
+since detection (:func:`~arbitrade.risk._checks.check_book_age`, in the close checks too), so
+an id older than that can never be accepted again: a later replay is refused as stale. Found
+by the 30-minute soak's memory check: remembered by count only (100,000), the ids of ~70k
+opportunities an hour grew the gate by ~15 MB over its first 90 minutes."""
 
 
 @functools.lru_cache(maxsize=8)
@@ -150,7 +157,8 @@ class RiskGateCore:
         self._cycles: dict[str, _OpenCycle] = {}
         self._orders: dict[str, _LiveOrder] = {}
         self._settled_orders: OrderedDict[str, None] = OrderedDict()
-        self._decided: OrderedDict[str, None] = OrderedDict()
+        self._decided: OrderedDict[str, float] = OrderedDict()
+        """Opportunity ids decided, oldest first, with when (:data:`DECIDED_HORIZON_SECONDS`)."""
         self._cooldown_until: dict[str, float] = {}
         self._pnl_day = ""
         self._pnl_today = Decimal(0)
@@ -193,6 +201,11 @@ class RiskGateCore:
             for asset, amount in cycle.reserved.items():
                 available[asset] = available.get(asset, Decimal(0)) - amount
         return available
+
+    @property
+    def decided_ids_kept(self) -> int:
+        """Opportunity ids remembered as decided (see :data:`DECIDED_HORIZON_SECONDS`)."""
+        return len(self._decided)
 
     @property
     def open_cycles(self) -> int:
@@ -266,14 +279,16 @@ class RiskGateCore:
         """Accept or reject ``opportunity``; on accept, reserve its balances and rate budget.
 
         ``closing`` marks orders that reduce exposure (a stat-arb ClosePosition): they face
-        only :data:`CLOSE_CHECKS`. An opportunity id seen before is rejected as a duplicate,
-        so one opportunity can never become two cycles.
+        only :data:`CLOSE_CHECKS`. An opportunity id decided within the last
+        :data:`DECIDED_HORIZON_SECONDS`, or whose cycle is still open, is rejected as a
+        duplicate; one older than that is too old to pass the book-age check. Either way one
+        opportunity can never become two cycles.
         """
         rejection: Rejection | None
-        if opportunity.id in self._decided:
+        if opportunity.id in self._decided or opportunity.id in self._cycles:
             rejection = Rejection(RejectReason.DUPLICATE, {"opportunity_id": opportunity.id})
         else:
-            self._remember(self._decided, opportunity.id)
+            self._remember_decided(opportunity.id, now)
             checks = CLOSE_CHECKS if closing else CHECKS
             rejection = evaluate(
                 opportunity, self.view(now, wall, opportunity), self.settings, checks
@@ -398,7 +413,7 @@ class RiskGateCore:
             opportunity = in_flight.opportunity
             if opportunity.id in self._cycles:
                 continue
-            self._remember(self._decided, opportunity.id)
+            self._remember_decided(opportunity.id, now)
             self._cycles[opportunity.id] = _OpenCycle(
                 symbols=tuple(leg.symbol for leg in opportunity.legs),
                 reserved=spend_by_asset(opportunity, self.settings.taker_fee_rate),
@@ -573,6 +588,15 @@ class RiskGateCore:
             "control.risk_setting", ACTOR_NAME, f"risk.{field}", _json(detail), now, wall
         )
         return ControlOutcome(None, audit)
+
+    def _remember_decided(self, opportunity_id: str, now: float) -> None:
+        """Note ``opportunity_id`` as decided at ``now``; forget ids past the horizon (and
+        beyond :data:`_REMEMBERED_IDS`, whatever their age)."""
+        decided = self._decided
+        decided[opportunity_id] = now
+        horizon = now - max(DECIDED_HORIZON_SECONDS, 2.0 * self.settings.max_book_age_seconds)
+        while len(decided) > _REMEMBERED_IDS or next(iter(decided.values())) < horizon:
+            decided.popitem(last=False)
 
     @staticmethod
     def _remember(seen: OrderedDict[str, None], key: str) -> None:
