@@ -48,6 +48,7 @@ from arbitrade.execution import (
     rates_from_taker_fees,
 )
 from arbitrade.graph import load_taker_fees
+from arbitrade.heap import HeapTrimmer
 from arbitrade.kraken import Transport, TrioWebsocketTransport
 from arbitrade.messages import OrderUpdate, StrategyMode
 from arbitrade.persistence import sink_child, writer_child
@@ -253,6 +254,7 @@ async def run_app(
             # Everything allocated so far lives for the whole run: keep it out of the
             # collector's generations so full collections stay short on the hot path.
             gc.freeze()
+            nursery.start_soon(HeapTrimmer().run)  # freed C heap back to the OS (ADR 17)
             log.info("app.ready", mode=settings.mode.value)
             task_status.started(system)
     log.info("app.stopped")

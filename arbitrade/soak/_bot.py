@@ -39,6 +39,7 @@ from arbitrade.config import Mode, Settings
 from arbitrade.config._secret import Secret
 from arbitrade.engines import run_tree_io
 from arbitrade.execution import LiveVenue, Venue
+from arbitrade.heap import HeapTrimmer
 from arbitrade.sim import DEFAULT_API_KEY, DEFAULT_API_SECRET, SimConfig, serve_simulator
 from arbitrade.soak._simproc import (
     InProcessSimulator,
@@ -142,6 +143,7 @@ async def run_bot(
         await nursery.start(run_tree_io, system, chosen, components)
         await nursery.start(serve_dashboard, dashboard_state(settings, components, system))
         gc.freeze()
+        nursery.start_soon(HeapTrimmer().run)  # as run_app does (ADR 17)
         task_status.started(
             BotHandle(
                 settings=settings,
