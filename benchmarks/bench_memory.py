@@ -1,14 +1,21 @@
 """Memory ceiling: the bot in sim mode over a ~1,000-pair universe with the dashboard open.
 
-Runs the whole bot in this process (``arbitrade.soak.run_bot``: embedded simulator, the app's
-tree, the dashboard) with a client that keeps the books stream open and polls the overview,
-samples this process's RSS every second, and prints a table: RSS at each phase and every few
-minutes, peak, final, and the slope (least squares, MB per hour) over the samples after the
-warm-up and over the second half of the run; then the heavy third-party modules the process
-has loaded. Target (../shared/targets.md): at most 300 MB and flat over an hour.
+Runs the whole bot in this process (``arbitrade.soak.run_bot``: the app's tree, the live venue
+against the simulator, the dashboard) with a client that keeps the books stream open and polls
+the overview, samples this process's RSS every second, and prints a table: RSS at each phase
+and every few minutes, peak, final, and the slope (least squares, MB per hour) over the
+samples after the warm-up and over the second half of the run; then the heavy third-party
+modules the process has loaded. Target (../shared/targets.md): at most 300 MB and flat over
+an hour.
+
+The simulator runs in a child process of its own, as under ``arbitrade run`` in sim mode
+(ADR 14): its ~1,000 books and market model are not in the bot's figure, and its RSS is
+reported on a row of its own. ``--sim-in-process`` serves it on the bot's loop instead (the
+layout before ADR 14; at ~1,000 pairs the one loop cannot keep up and the books never go
+live, so that figure is not the bot's).
 
     .venv/bin/python benchmarks/bench_memory.py --minutes 5
-    .venv/bin/python benchmarks/bench_memory.py --minutes 30 --warmup 5
+    .venv/bin/python benchmarks/bench_memory.py --minutes 60 --warmup 10
     .venv/bin/python benchmarks/bench_memory.py --minutes 10 --tracemalloc
     .venv/bin/python benchmarks/bench_memory.py --minutes 12 --warmup 4 --memray
     .venv/bin/python benchmarks/bench_memory.py --minutes 6 --arena-max 2 --trim-every 60
@@ -17,28 +24,22 @@ has loaded. Target (../shared/targets.md): at most 300 MB and flat over an hour.
 itself with it; 0, the default, leaves glibc's own limit of 8 arenas per core), and
 ``--trim-every S`` calls glibc's ``malloc_trim(0)`` every S seconds (0, the default: never)
 and reports what the calls gave back: together they tell memory the process still uses from
-memory glibc kept after it was freed. Measured (6 min, ~1,000 pairs): ``--arena-max 2
---trim-every 60`` ended within 1 MB of the default run and the trims gave back 5 MB in all,
-so the growth is memory in use, not glibc's; neither is set for ``arbitrade run``.
+memory glibc kept after it was freed.
 
-The figure includes the embedded simulator (its ~1,000 books and market model live in the same
-process, as they do under ``arbitrade run`` in sim mode). ``--tracemalloc`` starts tracing at
-the end of the warm-up and prints, at the end, the Python allocation sites still holding what
-they allocated after it: what grows. ``--objects`` counts live objects by type (those the
-garbage collector tracks) at the end of the warm-up and at the end and prints the growth.
-Both tracers also print the top growers: ``--tracemalloc`` the net growth by line between the
-midpoint of the measured part and the end (churn cancels out), ``--memray`` the allocations
-made after the warm-up and still live at the end, by stack, Python allocators included
-(``memray.Tracker`` in aggregated mode, the capture left in the temp folder). Both slow the
-bot down: the RSS figures of a traced run are not the ones to quote. The table also shows the
-machine's load average (the machine is shared) and how many entries the simulator's bounded
-records hold at the end. For the whole process under memray instead::
+``--tracemalloc`` starts tracing at the end of the warm-up and prints, at the end, the Python
+allocation sites still holding what they allocated after it: what grows. ``--objects`` counts
+live objects by type (those the garbage collector tracks) at the end of the warm-up and at
+the end and prints the growth. Both tracers also print the top growers: ``--tracemalloc`` the
+net growth by line between the midpoint of the measured part and the end (churn cancels out),
+``--memray`` the allocations made after the warm-up and still live at the end, by stack,
+Python allocators included (``memray.Tracker`` in aggregated mode, the capture left in the
+temp folder). Both slow the bot down: the RSS figures of a traced run are not the ones to
+quote. The table also shows the machine's load average (the machine is shared). For the
+whole process under memray instead::
 
     .venv/bin/python -m memray run -o mem.bin benchmarks/bench_memory.py --minutes 5
     .venv/bin/python -m memray summary mem.bin
-Measured (issue 13, 25 min, warm-up 5, load average 6-8 on 2 shared cores, the simulator's
-records bounded): peak 277 MB, final 276 MB, slope +18.9 MB/h after the warm-up and +0.3 MB/h
-over the second half (the last session's 30 min run before the bounds: +37.7 MB/h).
+
 The harness watches the bot through two light bus subscriptions only (book states, lossy
 book tops), so its own memory stays flat.
 """
@@ -297,14 +298,19 @@ async def measure(
                 load_components(),
                 venue=args.venue,
                 extra_assets=args.extra_assets,
+                simulator_in_process=args.sim_in_process,
                 on_system=lambda system: watch.attach(system.bus),
             )
         )
         nursery.start_soon(watch.run)
         pairs = await handle.simulator.pair_count()
-        # In this process (run_bot's default): the Simulator itself, for its records' sizes.
+        # In this process (--sim-in-process): the Simulator itself, for its records' sizes.
         simulator = getattr(handle.simulator, "simulator", None)
+        sim_pid = getattr(handle.simulator, "pid", None)
         phases.append((f"bot up ({pairs} pairs)", float(rss_bytes(pid) or 0)))
+        args.sim_sampler = None if sim_pid is None else RssSampler(sim_pid)
+        if args.sim_sampler is not None:
+            nursery.start_soon(args.sim_sampler.run, args.sample)
         nursery.start_soon(_dashboard_reader, handle.dashboard_url)
         nursery.start_soon(sampler.run, args.sample)
         if args.trim_every > 0:
@@ -352,6 +358,11 @@ def main() -> None:
     parser.add_argument("--sample", type=float, default=1.0, help="seconds between RSS samples")
     parser.add_argument("--extra-assets", type=int, default=215, help="215: about 1,000 pairs")
     parser.add_argument("--venue", choices=("exchange", "paper"), default="paper")
+    parser.add_argument(
+        "--sim-in-process",
+        action="store_true",
+        help="serve the simulator on the bot's loop (default: a child process of its own)",
+    )
     parser.add_argument(
         "--tracemalloc", action="store_true", help="after the warm-up, trace what grows"
     )
@@ -411,6 +422,14 @@ def main() -> None:
             table.add_row(label, "-" if slope is None else f"{slope / 1e6:+.1f}")
         check = check_memory(samples)
         table.add_row("verdict (soak's check)", f"{check.verdict.value}: {check.detail}")
+    sim_samples = args.sim_sampler.samples if args.sim_sampler is not None else []
+    if sim_samples:
+        slope = rss_slope([s for s in sim_samples if s[0] >= args.warmup * 60.0])
+        table.add_row(
+            "simulator process: peak / final / slope after warm-up (MB, MB/h)",
+            f"{_mb(max(r for _, r in sim_samples))} / {_mb(sim_samples[-1][1])} / "
+            + ("-" if slope is None else f"{slope / 1e6:+.1f}"),
+        )
     if trimmer.calls:
         table.add_row(
             f"malloc_trim gave back ({trimmer.calls} calls: total / last)",
