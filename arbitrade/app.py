@@ -48,7 +48,7 @@ from arbitrade.execution import (
     rates_from_taker_fees,
 )
 from arbitrade.graph import load_taker_fees
-from arbitrade.heap import HeapTrimmer
+from arbitrade.heap import HeapTrimmer, fix_malloc
 from arbitrade.kraken import Transport, TrioWebsocketTransport
 from arbitrade.messages import OrderUpdate, StrategyMode
 from arbitrade.persistence import sink_child, writer_child
@@ -226,6 +226,7 @@ async def run_app(
     # A short GIL switch interval lets the Trio loop preempt the DuckDB writer thread quickly
     # (measured: sink batches 125 ms -> 24 ms, loop lateness down); see benchmarks/bench_sink.py.
     sys.setswitchinterval(0.0005)
+    fix_malloc()  # before any thread starts: glibc's heap stays compact (ADR 17)
     log.info("app.start", version=__version__, mode=settings.mode.value, env=settings.app_env)
     # The recorder (if any) outlives the nursery: it is flushed after every feed has stopped.
     with contextlib.ExitStack() as resources:

@@ -47,6 +47,40 @@ def _find_malloc_trim() -> Callable[[int], int] | None:
     return trim
 
 
+M_TRIM_THRESHOLD: Final = -1
+M_MMAP_THRESHOLD: Final = -3
+M_ARENA_MAX: Final = -8
+MMAP_THRESHOLD_BYTES: Final = 128 * 1024
+"""Blocks this large or larger get pages of their own, given back when freed. glibc's default
+starts here but moves up to 32 MB each time such a block is freed, after which big transient
+buffers (a reconnect's snapshot frames) land inside the heap and leave holes there."""
+ARENAS: Final = 2
+"""glibc arenas at most (default: 8 per core): the bot's threads are few (the DuckDB writer,
+``to_thread`` workers); more arenas only hold more free space."""
+
+
+def fix_malloc() -> bool:
+    """Pin glibc's mmap threshold (which also stops its trim threshold moving) and cap its
+    arenas (see ADR 17); call before threads start. False where there is no ``mallopt``."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    try:
+        mallopt = ctypes.CDLL(name).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    return all(
+        mallopt(option, value) == 1
+        for option, value in (
+            (M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES),
+            (M_TRIM_THRESHOLD, 2 * MMAP_THRESHOLD_BYTES),
+            (M_ARENA_MAX, ARENAS),
+        )
+    )
+
+
 def resident_bytes() -> int:
     """This process's resident set size (Linux ``/proc/self/statm``; 0 where absent)."""
     try:

@@ -9,7 +9,7 @@ import pytest
 import trio
 import trio.testing
 
-from arbitrade.heap import HeapTrimmer, Trim, resident_bytes
+from arbitrade.heap import MMAP_THRESHOLD_BYTES, HeapTrimmer, Trim, fix_malloc, resident_bytes
 
 
 class _FakeHeap:
@@ -93,3 +93,18 @@ def test_trim_when_glibc_really_trims_and_rss_is_read() -> None:
     assert result.before > 0
     assert result.after > 0
     assert resident_bytes() > 10_000_000
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or ctypes.util.find_library("c") is None,
+    reason="glibc's mallopt",
+)
+def test_fix_malloc_when_glibc_sends_big_blocks_to_their_own_pages() -> None:
+    """After it, a freed block over the threshold goes back to the system at once: RSS falls
+    by its size (glibc's moving threshold would have kept a second one in the heap)."""
+    assert fix_malloc()
+    for _ in range(2):  # the second round is what the moving threshold used to keep
+        block = bytearray(32 * MMAP_THRESHOLD_BYTES)  # 4 MiB, touched
+        with_block = resident_bytes()
+        del block
+        assert with_block - resident_bytes() > 3_000_000

@@ -39,7 +39,7 @@ from arbitrade.config import Mode, Settings
 from arbitrade.config._secret import Secret
 from arbitrade.engines import run_tree_io
 from arbitrade.execution import LiveVenue, Venue
-from arbitrade.heap import HeapTrimmer
+from arbitrade.heap import HeapTrimmer, fix_malloc
 from arbitrade.sim import DEFAULT_API_KEY, DEFAULT_API_SECRET, SimConfig, serve_simulator
 from arbitrade.soak._simproc import (
     InProcessSimulator,
@@ -109,6 +109,7 @@ async def run_bot(
     if settings.mode is not Mode.SIM:
         raise ValueError(f"the soak runs the bot in sim mode, got {settings.mode.value}")
     sys.setswitchinterval(0.0005)  # as run_app does
+    fix_malloc()  # as run_app does (ADR 17)
     async with contextlib.AsyncExitStack() as stack, trio.open_nursery() as nursery:
         simulator: SimulatorControl
         if simulator_in_process:
