@@ -22,7 +22,7 @@ import ctypes.util
 import os
 import time
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 import attrs
 import structlog
@@ -34,16 +34,22 @@ TRIM_EVERY_SECONDS: Final = 60.0
 log = structlog.get_logger(__name__)
 
 
-def _find_malloc_trim() -> Callable[[int], int] | None:
+def _libc(function: str, *argtypes: type[ctypes._SimpleCData[Any]]) -> Any | None:
+    """``function`` of the C library with its argument types set (returning int), or None."""
     name = ctypes.util.find_library("c")
     if name is None:
         return None
     try:
-        trim = ctypes.CDLL(name).malloc_trim
+        found = getattr(ctypes.CDLL(name), function)
     except (OSError, AttributeError):
         return None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
+    found.argtypes = list(argtypes)
+    found.restype = ctypes.c_int
+    return found
+
+
+def _find_malloc_trim() -> Callable[[int], int] | None:
+    trim: Callable[[int], int] | None = _libc("malloc_trim", ctypes.c_size_t)
     return trim
 
 
@@ -62,15 +68,9 @@ ARENAS: Final = 2
 def fix_malloc() -> bool:
     """Pin glibc's mmap threshold (which also stops its trim threshold moving) and cap its
     arenas (see ADR 17); call before threads start. False where there is no ``mallopt``."""
-    name = ctypes.util.find_library("c")
-    if name is None:
+    mallopt = _libc("mallopt", ctypes.c_int, ctypes.c_int)
+    if mallopt is None:
         return False
-    try:
-        mallopt = ctypes.CDLL(name).mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
     return all(
         mallopt(option, value) == 1
         for option, value in (
