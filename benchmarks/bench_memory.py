@@ -404,7 +404,8 @@ def main() -> None:
     trim = f"malloc_trim every {args.trim_every:g} s" if args.trim_every > 0 else "no malloc_trim"
     table = Table(
         title=f"Memory, sim mode, {args.minutes:g} min, dashboard open, "
-        f"MALLOC_ARENA_MAX={arena}, {trim}"
+        f"MALLOC_ARENA_MAX={arena}, {trim} (extra, besides the bot's own mallopt and "
+        "60 s trim: ADR 17)"
     )
     table.add_column("what")
     table.add_column("RSS MB", justify="right")
