@@ -7,7 +7,8 @@ from typing import Any
 
 import attrs
 
-from arbitrade.messages import Leg, Opportunity, Side
+from arbitrade.messages import CycleFinished, Leg, Opportunity, PortfolioSnapshot, Side
+from arbitrade.risk import RiskGateCore, RiskSettings
 
 D = Decimal
 
@@ -55,3 +56,17 @@ def with_changes(opportunity: Opportunity, **changes: Any) -> Opportunity:
 
 
 RICH_BALANCES = (("USD", D(100_000)), ("BTC", D(10)), ("ETH", D(100)))
+
+
+def funded_gate(**settings: object) -> RiskGateCore:
+    """A gate that has seen a rich portfolio."""
+    gate = RiskGateCore(RiskSettings(**settings))  # type: ignore[arg-type]
+    gate.on_portfolio(
+        PortfolioSnapshot(RICH_BALANCES, Decimal(0), Decimal(0), "USD", 0.0, 1_790_000_000.0)
+    )
+    return gate
+
+
+def finished(cycle_id: str, pnl: str = "0", outcome: str = "completed") -> CycleFinished:
+    """The executor's report that ``cycle_id`` ended with ``pnl`` USD."""
+    return CycleFinished(cycle_id, outcome, "USD", Decimal(pnl), Decimal(0), at=0.0)

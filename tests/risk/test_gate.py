@@ -9,7 +9,6 @@ import pytest
 
 from arbitrade.messages import (
     ControlChanged,
-    CycleFinished,
     OrderState,
     OrderUpdate,
     PortfolioSnapshot,
@@ -18,21 +17,10 @@ from arbitrade.messages import (
     Side,
 )
 from arbitrade.risk import RiskGateCore, RiskSettings
-from tests.risk.builders import RICH_BALANCES, make_opportunity
+from tests.risk.builders import finished, funded_gate, make_opportunity
 
 D = Decimal
 WALL = 1_790_000_000.0  # 2026-09-21 UTC, mid-day
-
-
-def funded_gate(**settings: object) -> RiskGateCore:
-    """A gate that has seen a rich portfolio."""
-    gate = RiskGateCore(RiskSettings(**settings))  # type: ignore[arg-type]
-    gate.on_portfolio(PortfolioSnapshot(RICH_BALANCES, D(0), D(0), "USD", 0.0, WALL))
-    return gate
-
-
-def finished(cycle_id: str, pnl: str, outcome: str = "completed") -> CycleFinished:
-    return CycleFinished(cycle_id, outcome, "USD", D(pnl), D(0), at=0.0)
 
 
 def update(

@@ -6,33 +6,19 @@ the ids of ~70k opportunities an hour grew the gate by ~15 MB over its first 90 
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from arbitrade.messages import (
-    CycleFinished,
     Opportunity,
-    PortfolioSnapshot,
     RiskAccepted,
     RiskRejected,
 )
 from arbitrade.risk import RiskGateCore, RiskSettings
 from arbitrade.risk._gate import DECIDED_HORIZON_SECONDS
-from tests.risk.builders import RICH_BALANCES, make_opportunity
+from tests.risk.builders import finished, funded_gate, make_opportunity
 
 WALL = 1_790_000_000.0
-
-
-def funded_gate(**overrides: object) -> RiskGateCore:
-    gate = RiskGateCore(RiskSettings(**overrides))  # type: ignore[arg-type]
-    gate.on_portfolio(PortfolioSnapshot(RICH_BALANCES, Decimal(0), Decimal(0), "USD", 0.0, WALL))
-    return gate
-
-
-def finished(cycle_id: str) -> CycleFinished:
-    return CycleFinished(cycle_id, "completed", "USD", Decimal(0), Decimal(0), at=0.0)
 
 
 def test_replay_when_within_horizon_is_a_duplicate() -> None:
